@@ -1,0 +1,1 @@
+"""The `ledgerbot` command line."""

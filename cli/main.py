@@ -1,0 +1,287 @@
+"""`ledgerbot`: the operator's command line. Output to stdout, errors to stderr, non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from cli.table import render_table
+from config import Settings, SettingsError, load_settings
+from ledger.clock import Clock, SystemClock
+from ledger.context import Actor, WorkContext
+from ledger.dates import parse_date
+from ledger.db import create_schema, make_engine, session_scope
+from ledger.enums import OfficialRole, Via
+from ledger.errors import ImportFailed, LedgerError
+from ledger.exporter import export_ledger
+from ledger.i18n import render
+from ledger.importer import ImportSummary, RoundOptions, import_file
+from ledger.officials import create_invite, list_officials
+from ledger.queries import TaskFilter, TaskView, list_tasks
+from ledger.texts import LIGHT_ICON, days_text, deadline_text
+
+log = logging.getLogger("ledgerbot")
+
+
+class CliError(Exception):
+    """A usage problem the operator can fix; printed without a traceback."""
+
+
+def _date_arg(value: str) -> date:
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"无法识别的日期 {value!r}（示例：2026-12-31）") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ledgerbot",
+        description="整改台账提醒机器人 — rectification-ledger reminder bot",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("init", help="create the database and the evidence folder")
+
+    p = sub.add_parser("import", help="import a ledger sheet (xlsx or csv)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--round", dest="round_name", help="the inspection round the rows belong to")
+    p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    p.add_argument("--unit", default="", help="inspected unit (a new round)")
+    p.add_argument("--group", default="", help="inspection group (a new round)")
+    p.add_argument("--feedback-date", type=_date_arg, help="feedback date (a new round)")
+    p.add_argument("--report-due", type=_date_arg, help="report due date (a new round)")
+
+    p = sub.add_parser("export", help="export the ledger (xlsx or csv) with lights")
+    p.add_argument("file", type=Path)
+    p.add_argument("--round", dest="round_name")
+
+    p = sub.add_parser("tasks", help="list tasks with their traffic lights")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--overdue", action="store_true", help="only overdue tasks")
+    group.add_argument("--due", type=int, metavar="DAYS", help="open tasks due within DAYS")
+    p.add_argument("--owner", metavar="NAME", help="only tasks of this 责任人")
+    p.add_argument("--round", dest="round_name")
+
+    sub.add_parser("officials", help="list officials and whether they are bound to Telegram")
+
+    p = sub.add_parser("invite", help="a one-time binding code and deep link for an official")
+    p.add_argument("name")
+    p.add_argument("--role", choices=[r.value for r in OfficialRole])
+
+    p = sub.add_parser("demo", help="run the sample ledger end to end (no token needed)")
+    p.add_argument("--days", type=int, default=45, help="how many days to simulate")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    return parser
+
+
+class App:
+    """What every command needs: settings, an engine, a clock."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+            create_schema(self._engine)
+        return self._engine
+
+    def context(self, session: object) -> WorkContext:
+        from sqlmodel import Session
+
+        assert isinstance(session, Session)
+        return WorkContext(
+            session=session, now=self.clock.now(), actor=Actor(via=Via.CLI), settings=self.settings
+        )
+
+
+def cmd_init(app: App, args: argparse.Namespace) -> int:
+    app.engine  # noqa: B018  (creates the schema)
+    app.settings.evidence_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    print(f"数据库已就绪 (database ready): {app.settings.database_url}")
+    print(f"佐证材料目录 (evidence folder): {app.settings.evidence_dir}")
+    return 0
+
+
+def print_summary(summary: ImportSummary) -> None:
+    prefix = "[试运行，未写入] " if summary.dry_run else ""
+    print(
+        f"{prefix}新增 {len(summary.created)} 项，更新 {len(summary.updated)} 项，"
+        f"未变 {summary.unchanged} 项 (created {len(summary.created)}, updated "
+        f"{len(summary.updated)}, unchanged {summary.unchanged})"
+    )
+    for name in summary.new_rounds:
+        print(f"  新轮次 (new round): {name}")
+    for change in summary.updated:
+        print(f"  序号 {change.ref} (#{change.task_id}):")
+        for header, before, after in change.fields:
+            print(f"    {header}: {before or '（空）'} → {after or '（空）'}")
+    if summary.new_officials:
+        print(
+            f"  待邀请的新人员 (new officials to invite, {len(summary.new_officials)}): "
+            + "、".join(summary.new_officials)
+        )
+        print("  用 `ledgerbot invite 姓名` 生成绑定链接。")
+
+
+def cmd_import(app: App, args: argparse.Namespace) -> int:
+    options = RoundOptions(
+        name=args.round_name,
+        inspected_unit=args.unit,
+        inspection_group=args.group,
+        feedback_date=args.feedback_date,
+        report_due_date=args.report_due,
+    )
+    with session_scope(app.engine) as session:
+        summary = import_file(app.context(session), args.file, options, dry_run=args.dry_run)
+    print_summary(summary)
+    return 0
+
+
+def cmd_export(app: App, args: argparse.Namespace) -> int:
+    with session_scope(app.engine) as session:
+        ctx = app.context(session)
+        count = export_ledger(
+            session,
+            args.file,
+            today=ctx.today,
+            yellow_days=app.settings.policy.yellow_days,
+            round_name=args.round_name,
+        )
+    print(f"已导出 {count} 项任务到 {args.file} (exported {count} tasks)")
+    return 0
+
+
+def task_rows(views: Sequence[TaskView], today: date) -> list[list[str]]:
+    return [
+        [
+            f"{LIGHT_ICON[v.light]}",
+            f"#{v.id}",
+            v.task.ref,
+            v.task.title,
+            "、".join(v.owners),
+            deadline_text(v.task),
+            days_text(v.task, today),
+            render(f"status.{v.task.status}"),
+        ]
+        for v in views
+    ]
+
+
+TASK_HEADERS = ["灯", "ID", "序号", "整改任务", "责任人", "整改时限", "剩余/逾期", "状态"]
+TASK_LIMITS = [2, 6, 6, 34, 12, 30, 12, 8]
+
+
+def print_tasks(views: Sequence[TaskView], today: date) -> None:
+    if not views:
+        print("（没有符合条件的任务）")
+        return
+    print(render_table(TASK_HEADERS, task_rows(views, today), TASK_LIMITS))
+    counts: dict[str, int] = {}
+    for view in views:
+        key = render(f"light.{view.light}")
+        counts[key] = counts.get(key, 0) + 1
+    print("共 {} 项：{}".format(len(views), "，".join(f"{k} {n}" for k, n in counts.items())))
+
+
+def cmd_tasks(app: App, args: argparse.Namespace) -> int:
+    with session_scope(app.engine) as session:
+        ctx = app.context(session)
+        flt = TaskFilter(
+            round_name=args.round_name,
+            overdue=args.overdue,
+            due_within_days=args.due,
+            owner_name=args.owner,
+        )
+        order = "overdue" if args.overdue else "deadline" if args.due is not None else "ledger"
+        views = list_tasks(
+            session, flt, today=ctx.today, yellow_days=app.settings.policy.yellow_days, order=order
+        )
+    print_tasks(views, ctx.today)
+    return 0
+
+
+def cmd_officials(app: App, args: argparse.Namespace) -> int:
+    with session_scope(app.engine) as session:
+        people = list_officials(session)
+    if not people:
+        print("（还没有人员；先导入台账）")
+        return 0
+    rows = [
+        [
+            o.name,
+            render(f"orole.{o.role}"),
+            o.unit,
+            "已绑定" if o.chat_id else "待邀请",
+            "" if o.reachable else "无法送达",
+        ]
+        for o in people
+    ]
+    print(render_table(["姓名", "角色", "单位", "Telegram", "备注"], rows, [12, 10, 20, 8, 10]))
+    return 0
+
+
+def cmd_invite(app: App, args: argparse.Namespace) -> int:
+    role = OfficialRole(args.role) if args.role else None
+    with session_scope(app.engine) as session:
+        invite = create_invite(
+            app.context(session), args.name, role, bot_username=app.settings.telegram.bot_username
+        )
+    print(f"{invite.official.name}（{render(f'orole.{invite.official.role}')}）的绑定邀请：")
+    print(f"  邀请码 (code): {invite.code}")
+    print(f"  链接 (link):   {invite.link}")
+    print(f"  有效期至 (expires): {invite.expires_at_text}，仅可使用一次 (single use)")
+    return 0
+
+
+def cmd_demo(app: App, args: argparse.Namespace) -> int:
+    from cli.demo import run_demo
+
+    return run_demo(days=args.days, quiet=args.quiet)
+
+
+COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "import": cmd_import,
+    "export": cmd_export,
+    "tasks": cmd_tasks,
+    "officials": cmd_officials,
+    "invite": cmd_invite,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    try:
+        settings = load_settings()
+        return COMMANDS[args.command](App(settings, clock), args)
+    except SettingsError as exc:
+        print(f"ledgerbot: {exc}", file=sys.stderr)
+        return 2
+    except ImportFailed as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except LedgerError as exc:
+        print(f"ledgerbot {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except CliError as exc:
+        print(f"ledgerbot {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Typed settings, built by a function (never at import) so tests and the CLI choose their own."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "LEDGERBOT_"
+DEFAULT_CONFIG_FILE = Path("ledgerbot.toml")
+_QUIET_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message names it so the operator can fix it."""
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time] | None:
+    """'21:00-08:00' -> (21:00, 08:00); '' -> None (quiet hours off)."""
+    if not value.strip():
+        return None
+    match = _QUIET_RE.match(value)
+    if not match:
+        raise ValueError("expected HH:MM-HH:MM, e.g. 21:00-08:00, or empty to switch off")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        return time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise ValueError(f"not a time of day: {exc}") from None
+
+
+class TelegramSettings(BaseModel):
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    bot_username: str = "ledgerbot"
+    api_base_url: str = "https://api.telegram.org/bot"
+    file_base_url: str = "https://api.telegram.org/file/bot"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    private_chat_interval: float = Field(default=1.0, ge=0)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=2.0, ge=0)
+    dispatch_interval: float = Field(default=2.0, gt=0)
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if (
+            value is not None
+            and value.get_secret_value()
+            and not _TOKEN_RE.match(value.get_secret_value())
+        ):
+            raise ValueError("does not look like a bot token (digits:secret from @BotFather)")
+        return value
+
+    def resolved_token(self) -> str | None:
+        """The token from the setting, else from the token file (e.g. a Docker secret)."""
+        if self.token is not None and self.token.get_secret_value():
+            return self.token.get_secret_value()
+        if self.token_file is not None:
+            try:
+                text = self.token_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"telegram.token_file ({ENV_PREFIX}TELEGRAM__TOKEN_FILE): cannot read "
+                    f"{self.token_file}: {exc.strerror}"
+                ) from None
+            if not _TOKEN_RE.match(text):
+                raise SettingsError(
+                    f"telegram.token_file ({ENV_PREFIX}TELEGRAM__TOKEN_FILE): the file does not "
+                    "hold a bot token"
+                )
+            return text
+        return None
+
+
+class PolicySettings(BaseModel):
+    """Reminder and escalation policy; defaults follow local practice (see README)."""
+
+    yellow_days: int = Field(default=10, ge=0)
+    immediate_days: int = Field(default=15, ge=0)
+    remind_days_before: list[int] = Field(default_factory=lambda: [20, 10, 3, 1, 0])
+    leader_from_days: int = Field(default=10, ge=0)
+    escalate_leader_after_working_days: int = Field(default=5, ge=1)
+    long_term_report_day: int = Field(default=25, ge=1, le=28)
+    long_term_escalate_after_working_days: int = Field(default=5, ge=1)
+    send_time: time = time(9, 0)
+    quiet_hours: str = "21:00-08:00"
+    weekly_digest_weekday: int = Field(default=0, ge=0, le=6)
+    digest_threshold: int = Field(default=5, ge=1)
+    invite_ttl_hours: int = Field(default=72, ge=1)
+    page_size: int = Field(default=20, ge=5, le=50)
+
+    @field_validator("remind_days_before")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if any(d < 0 for d in value):
+            raise ValueError("days before the deadline cannot be negative")
+        return sorted(set(value), reverse=True)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
+    def quiet_window(self) -> tuple[time, time] | None:
+        return parse_quiet_hours(self.quiet_hours)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database_url: str = "sqlite:///./ledgerbot.db"
+    timezone: str = "Asia/Shanghai"
+    evidence_dir: Path = Path("evidence")
+    max_evidence_mb: int = Field(default=20, ge=1)
+    calendar_file: Path = Path("config/calendar.toml")
+    log_level: str = "INFO"
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError("expected a database URL such as sqlite:///./ledgerbot.db")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get(f"{ENV_PREFIX}CONFIG", str(DEFAULT_CONFIG_FILE)))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+
+def _setting_name(loc: tuple[Any, ...]) -> str:
+    dotted = ".".join(str(part) for part in loc)
+    env = ENV_PREFIX + "__".join(str(part).upper() for part in loc if not isinstance(part, int))
+    return f"{dotted} ({env})"
+
+
+def _unknown_variables() -> list[str]:
+    """LEDGERBOT_* variables that name no setting: a typo would otherwise be silently ignored."""
+    unknown = []
+    for key in os.environ:
+        if not key.startswith(ENV_PREFIX) or key == f"{ENV_PREFIX}CONFIG":
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split("__")
+        field = Settings.model_fields.get(parts[0])
+        if field is None:
+            unknown.append(key)
+            continue
+        section = field.annotation
+        if len(parts) > 1 and not (
+            isinstance(section, type)
+            and issubclass(section, BaseModel)
+            and parts[1] in section.model_fields
+            and len(parts) == 2
+        ):
+            unknown.append(key)
+    return sorted(unknown)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one message that names each bad setting."""
+    unknown = _unknown_variables()
+    if unknown:
+        raise SettingsError(
+            "unknown setting: " + ", ".join(unknown) + " (see config/ledgerbot.example.toml)"
+        )
+    config_file = Path(os.environ.get(f"{ENV_PREFIX}CONFIG", str(DEFAULT_CONFIG_FILE)))
+    if f"{ENV_PREFIX}CONFIG" in os.environ and not config_file.is_file():
+        raise SettingsError(f"{ENV_PREFIX}CONFIG: no such file {config_file}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [f"{_setting_name(tuple(err['loc']))}: {err['msg']}" for err in exc.errors()]
+        raise SettingsError("bad setting:\n  " + "\n  ".join(lines)) from None
+    except ValueError as exc:  # e.g. malformed TOML
+        raise SettingsError(f"cannot read settings ({config_file}): {exc}") from None

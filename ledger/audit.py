@@ -1,0 +1,46 @@
+"""The audit trail: every state change writes one event, in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from ledger.context import WorkContext
+from ledger.models import AuditEvent
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: _plain(getattr(obj, name)) for name in fields}
+
+
+def record(
+    ctx: WorkContext,
+    action: str,
+    *,
+    task_id: int | None = None,
+    official_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        at=ctx.now,
+        actor_id=ctx.actor.official_id,
+        actor_name=ctx.actor.name,
+        via=ctx.actor.via,
+        action=action,
+        task_id=task_id,
+        official_id=official_id,
+        before={k: _plain(v) for k, v in before.items()} if before else None,
+        after={k: _plain(v) for k, v in after.items()} if after else None,
+    )
+    ctx.session.add(event)
+    return event

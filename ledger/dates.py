@@ -1,0 +1,59 @@
+"""Dates as offices write them: Excel dates, 2023-01-31, 2023/1/31, 2023.1.31, 2023年1月31日, 2023年1月底."""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+
+_EXCEL_EPOCH = date(1899, 12, 30)
+_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+_END_OF_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*(?:底|末|月底|月末)$")
+_ISO_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{1,2}:\d{2}(:\d{2})?$")
+
+LONG_TERM_WORDS = frozenset({"长期坚持", "长期", "持续整改", "long-term", "long term", "ongoing"})
+IMMEDIATE_WORDS = frozenset({"立行立改", "立即整改", "immediate"})
+
+
+def normalize(text: str) -> str:
+    """Full-width to half-width, stray spaces trimmed (NFKC leaves Chinese characters alone)."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def end_of_month(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def parse_date(value: object) -> date:
+    """A date from a cell or a typed argument; ValueError says what was not understood."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        serial = int(value)
+        if 1 <= serial <= 2958465 and serial == value:
+            return _EXCEL_EPOCH + timedelta(days=serial)
+        raise ValueError(f"not an Excel date serial: {value}")
+    if not isinstance(value, str):
+        raise ValueError(f"not a date: {value!r}")
+    text = normalize(value).replace(" ", "")
+    if not text:
+        raise ValueError("empty date")
+    if text.isdigit() and len(text) <= 6:
+        return parse_date(int(text))
+    match = _ISO_DATETIME.match(text)
+    if match:
+        text = match.group(1)
+    match = _YMD.match(text)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+        return date(year, month, day)  # raises ValueError for 2023-02-30
+    match = _END_OF_MONTH.match(text)
+    if match:
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(f"month {month} out of range")
+        return end_of_month(year, month)
+    raise ValueError(f"unrecognised date {value!r}")

@@ -1,0 +1,75 @@
+"""Closed vocabularies stored as their English values; Chinese labels live in the catalogs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskKind(StrEnum):
+    IMMEDIATE = "immediate"  # 立行立改
+    DEADLINE = "deadline"  # 限期整改
+    LONG_TERM = "long_term"  # 长期坚持
+
+
+class TaskRole(StrEnum):
+    LEAD = "lead"  # 牵头
+    PARTICIPATING = "participating"  # 参与
+
+
+class TaskStatus(StrEnum):
+    NOT_STARTED = "not_started"  # 未启动
+    IN_PROGRESS = "in_progress"  # 推进中
+    SUBMITTED = "submitted"  # 待销号
+    CLOSED = "closed"  # 已销号
+
+
+OPEN_STATUSES = (TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS)
+
+
+class Duty(StrEnum):
+    """What a person is for one task (the ledger's person columns)."""
+
+    OWNER = "owner"  # 责任人
+    LEADER = "leader"  # 责任领导
+    SUPERVISOR = "supervisor"  # 督办人
+
+
+class OfficialRole(StrEnum):
+    OWNER = "owner"
+    LEADER = "leader"
+    HEAD = "head"  # the unit's 主要负责人
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Light(StrEnum):
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+    BLUE = "blue"
+    CLOSED = "closed"
+
+
+class Via(StrEnum):
+    CLI = "cli"
+    TELEGRAM = "telegram"
+    SCHEDULER = "scheduler"
+    IMPORT = "import"
+
+
+class ExtensionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # a permanent refusal (BadRequest): recorded, never retried
+    DEAD = "dead"  # retries exhausted
+    COVERED = "covered"  # superseded by a more urgent notice, or no longer relevant
+
+
+class Channel(StrEnum):
+    TELEGRAM = "telegram"

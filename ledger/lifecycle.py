@@ -1,0 +1,434 @@
+"""Task lifecycle: 未启动 -> 推进中 -> 待销号 -> 已销号, rejection, long-term, reopening (回头看).
+
+Every function checks who may act, refuses illegal transitions with a reason, writes the audit
+trail, and queues the event messages the change implies.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import func, select
+
+from ledger import audit
+from ledger.access import require_manager, require_owner, require_supervisor
+from ledger.context import WorkContext
+from ledger.enums import (
+    OPEN_STATUSES,
+    Duty,
+    ExtensionStatus,
+    TaskKind,
+    TaskStatus,
+)
+from ledger.errors import InvalidInput, InvalidTransition, NotFound
+from ledger.i18n import render
+from ledger.models import Evidence, ExtensionRequest, ProgressReport, Task
+from ledger.outbox import notify, supervisors_of, task_people
+
+TASK_FIELDS = (
+    "status",
+    "kind",
+    "deadline",
+    "original_deadline",
+    "completed_on",
+    "closed_by_id",
+    "closed_on",
+    "closing_opinion",
+    "completion_note",
+)
+
+
+def get_task(ctx: WorkContext, task_id: int) -> Task:
+    task = ctx.session.get(Task, task_id)
+    if task is None:
+        raise NotFound(what=render("word.task", ctx.actor.lang), ref=f"#{task_id}")
+    return task
+
+
+def _refuse(ctx: WorkContext, task: Task, action_key: str, why_key: str) -> InvalidTransition:
+    lang = ctx.actor.lang
+    return InvalidTransition(
+        action=render(action_key, lang),
+        task_id=task.id,
+        status=render(f"status.{task.status}", lang),
+        why=render(why_key, lang),
+    )
+
+
+def _event(ctx: WorkContext, task: Task, duty: Duty | None, kind: str, **params: Any) -> None:
+    """Tell the task's people of a change (owners of decisions, supervisors of submissions)."""
+    assert task.id is not None
+    people = (
+        supervisors_of(ctx.session, task.id)
+        if duty is None
+        else task_people(ctx.session, task.id, duty)
+    )
+    policy = ctx.settings.policy
+    notify(
+        ctx.session,
+        recipients=[p for p in people if p.id != ctx.actor.official_id],
+        kind=kind,
+        task_id=task.id,
+        text_key=f"notice.{kind}",
+        now=ctx.now,
+        zone=ctx.settings.zone,
+        quiet=policy.quiet_window(),
+        params={"by": ctx.actor.name, **params},
+    )
+
+
+def _touch(ctx: WorkContext, task: Task) -> None:
+    task.updated_at = ctx.now
+    ctx.session.add(task)
+
+
+def record_progress(ctx: WorkContext, task_id: int, text: str) -> ProgressReport:
+    task = get_task(ctx, task_id)
+    require_owner(ctx, task)
+    text = text.strip()
+    if not text:
+        raise InvalidInput("error.need_reason", action=render("action.progress", ctx.actor.lang))
+    if task.status == TaskStatus.CLOSED:
+        raise InvalidInput("error.closed_task", task_id=task.id)
+    before = audit.snapshot(task, ("status",))
+    report = ProgressReport(
+        task_id=task.id or 0,
+        author_id=ctx.actor.official_id,
+        text=text,
+        via=ctx.actor.via,
+        created_at=ctx.now,
+    )
+    ctx.session.add(report)
+    if task.status == TaskStatus.NOT_STARTED:
+        task.status = TaskStatus.IN_PROGRESS
+    _touch(ctx, task)
+    audit.record(
+        ctx,
+        "progress",
+        task_id=task.id,
+        before=before,
+        after={"status": task.status, "text": text[:500]},
+    )
+    ctx.session.flush()
+    return report
+
+
+def evidence_count(ctx: WorkContext, task_id: int) -> int:
+    stmt = select(func.count()).select_from(Evidence).where(Evidence.task_id == task_id)
+    return int(ctx.session.exec(stmt).one())
+
+
+def mark_submitted(ctx: WorkContext, task_id: int, note: str = "") -> Task:
+    """The owner says it is done: 待销号 until a supervisor verifies."""
+    task = get_task(ctx, task_id)
+    require_owner(ctx, task)
+    if task.kind == TaskKind.LONG_TERM:
+        raise InvalidInput("error.long_term_no_close")
+    if task.status == TaskStatus.SUBMITTED:
+        raise _refuse(ctx, task, "action.submit", "why.already_submitted")
+    if task.status == TaskStatus.CLOSED:
+        raise _refuse(ctx, task, "action.submit", "why.already_closed")
+    note = note.strip()
+    if not note and evidence_count(ctx, task_id) == 0:
+        raise InvalidInput("error.need_note_or_evidence")
+    before = audit.snapshot(task, TASK_FIELDS)
+    task.status = TaskStatus.SUBMITTED
+    task.completed_on = ctx.today
+    task.completion_note = note
+    task.submitted_at = ctx.now
+    _touch(ctx, task)
+    audit.record(
+        ctx, "submit", task_id=task.id, before=before, after=audit.snapshot(task, TASK_FIELDS)
+    )
+    _event(ctx, task, None, "submitted", note=note)
+    ctx.session.flush()
+    return task
+
+
+def verify(ctx: WorkContext, task_id: int, opinion: str = "") -> Task:
+    """销号: a supervisor accepts the completion."""
+    task = get_task(ctx, task_id)
+    require_supervisor(ctx, task, "action.verify")
+    if task.status != TaskStatus.SUBMITTED:
+        raise _refuse(ctx, task, "action.verify", "why.only_submitted")
+    before = audit.snapshot(task, TASK_FIELDS)
+    task.status = TaskStatus.CLOSED
+    task.closed_by_id = ctx.actor.official_id
+    task.closed_on = ctx.today
+    task.closing_opinion = opinion.strip()
+    _touch(ctx, task)
+    audit.record(
+        ctx, "verify", task_id=task.id, before=before, after=audit.snapshot(task, TASK_FIELDS)
+    )
+    _event(ctx, task, Duty.OWNER, "verified", opinion=task.closing_opinion)
+    ctx.session.flush()
+    return task
+
+
+def reject(ctx: WorkContext, task_id: int, reason: str) -> Task:
+    """退回: back to 推进中 with the reason the owner must address."""
+    task = get_task(ctx, task_id)
+    require_supervisor(ctx, task, "action.reject")
+    if task.status != TaskStatus.SUBMITTED:
+        raise _refuse(ctx, task, "action.reject", "why.only_submitted")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("error.need_reason", action=render("action.reject", ctx.actor.lang))
+    before = audit.snapshot(task, TASK_FIELDS)
+    task.status = TaskStatus.IN_PROGRESS
+    task.completed_on = None
+    task.submitted_at = None
+    _touch(ctx, task)
+    audit.record(
+        ctx,
+        "reject",
+        task_id=task.id,
+        before=before,
+        after={**audit.snapshot(task, TASK_FIELDS), "reason": reason},
+    )
+    _event(ctx, task, Duty.OWNER, "rejected", reason=reason)
+    ctx.session.flush()
+    return task
+
+
+def make_long_term(ctx: WorkContext, task_id: int, reason: str = "") -> Task:
+    """A supervisor turns an item into 长期坚持: periodic reports, no final deadline."""
+    task = get_task(ctx, task_id)
+    require_supervisor(ctx, task, "action.long_term")
+    if task.status == TaskStatus.CLOSED:
+        raise _refuse(ctx, task, "action.long_term", "why.already_closed")
+    if task.kind == TaskKind.LONG_TERM:
+        raise _refuse(ctx, task, "action.long_term", "why.already_long_term")
+    before = audit.snapshot(task, TASK_FIELDS)
+    if task.original_deadline is None:
+        task.original_deadline = task.deadline
+    task.kind = TaskKind.LONG_TERM
+    task.deadline = None
+    task.escalation_level = 0
+    if task.status == TaskStatus.SUBMITTED or task.status == TaskStatus.NOT_STARTED:
+        task.status = TaskStatus.IN_PROGRESS
+    _touch(ctx, task)
+    audit.record(
+        ctx,
+        "long_term",
+        task_id=task.id,
+        before=before,
+        after={**audit.snapshot(task, TASK_FIELDS), "reason": reason},
+    )
+    _event(ctx, task, Duty.OWNER, "long_term", reason=reason)
+    ctx.session.flush()
+    return task
+
+
+def reopen(ctx: WorkContext, task_id: int, reason: str) -> Task:
+    """回头看: a closed item found wanting goes back to 推进中."""
+    task = get_task(ctx, task_id)
+    require_supervisor(ctx, task, "action.reopen")
+    if task.status != TaskStatus.CLOSED:
+        raise _refuse(ctx, task, "action.reopen", "why.only_closed")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("error.need_reason", action=render("action.reopen", ctx.actor.lang))
+    before = audit.snapshot(task, TASK_FIELDS)
+    task.status = TaskStatus.IN_PROGRESS
+    task.closed_by_id = None
+    task.closed_on = None
+    task.closing_opinion = ""
+    task.completed_on = None
+    task.submitted_at = None
+    _touch(ctx, task)
+    audit.record(
+        ctx,
+        "reopen",
+        task_id=task.id,
+        before=before,
+        after={**audit.snapshot(task, TASK_FIELDS), "reason": reason},
+    )
+    _event(ctx, task, Duty.OWNER, "reopened", reason=reason)
+    ctx.session.flush()
+    return task
+
+
+def request_extension(
+    ctx: WorkContext, task_id: int, new_deadline: date, reason: str
+) -> ExtensionRequest:
+    task = get_task(ctx, task_id)
+    require_owner(ctx, task)
+    if task.status == TaskStatus.CLOSED:
+        raise InvalidInput("error.closed_task", task_id=task.id)
+    if task.deadline is None:
+        raise InvalidInput("error.no_deadline", task_id=task.id)
+    if ctx.today > task.deadline:
+        raise InvalidInput("error.extension_late", deadline=task.deadline.isoformat())
+    if new_deadline <= task.deadline:
+        raise InvalidInput(
+            "error.extension_not_later",
+            new=new_deadline.isoformat(),
+            deadline=task.deadline.isoformat(),
+        )
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("error.need_reason", action=render("action.extend", ctx.actor.lang))
+    pending = ctx.session.exec(
+        select(ExtensionRequest).where(
+            ExtensionRequest.task_id == task_id,
+            ExtensionRequest.status == ExtensionStatus.PENDING,
+        )
+    ).first()
+    if pending is not None:
+        raise InvalidInput("error.extension_pending", task_id=task.id)
+    request = ExtensionRequest(
+        task_id=task_id,
+        requested_by_id=ctx.actor.official_id,
+        old_deadline=task.deadline,
+        new_deadline=new_deadline,
+        reason=reason,
+        created_at=ctx.now,
+    )
+    ctx.session.add(request)
+    ctx.session.flush()
+    audit.record(
+        ctx,
+        "extension_request",
+        task_id=task.id,
+        after={"request_id": request.id, "new_deadline": new_deadline, "reason": reason},
+    )
+    _event(
+        ctx,
+        task,
+        None,
+        "extension_requested",
+        request_id=request.id,
+        old=task.deadline.isoformat(),
+        new=new_deadline.isoformat(),
+        reason=reason,
+    )
+    return request
+
+
+def decide_extension(
+    ctx: WorkContext, request_id: int, *, approve: bool, note: str = ""
+) -> ExtensionRequest:
+    request = ctx.session.get(ExtensionRequest, request_id)
+    if request is None:
+        raise NotFound(what=render("word.extension", ctx.actor.lang), ref=f"#{request_id}")
+    task = get_task(ctx, request.task_id)
+    require_supervisor(ctx, task, "action.decide_extension")
+    if request.status != ExtensionStatus.PENDING:
+        raise InvalidInput(
+            "error.extension_decided",
+            request_id=request_id,
+            status=render(f"ext.{request.status}", ctx.actor.lang),
+        )
+    before = audit.snapshot(task, TASK_FIELDS)
+    request.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
+    request.decided_by_id = ctx.actor.official_id
+    request.decided_at = ctx.now
+    request.decision_note = note.strip()
+    ctx.session.add(request)
+    if approve:
+        if task.original_deadline is None:
+            task.original_deadline = task.deadline
+        task.deadline = request.new_deadline
+        task.escalation_level = 0
+        _touch(ctx, task)
+    audit.record(
+        ctx,
+        "extension_" + request.status.value,
+        task_id=task.id,
+        before=before,
+        after={
+            **audit.snapshot(task, TASK_FIELDS),
+            "request_id": request_id,
+            "note": request.decision_note,
+        },
+    )
+    _event(
+        ctx,
+        task,
+        Duty.OWNER,
+        "extension_" + request.status.value,
+        new=request.new_deadline.isoformat(),
+        note=request.decision_note,
+    )
+    ctx.session.flush()
+    return request
+
+
+def add_evidence(
+    ctx: WorkContext,
+    task_id: int,
+    *,
+    file_name: str,
+    size: int,
+    mime_type: str = "",
+    sha256: str = "",
+    telegram_file_id: str = "",
+    telegram_file_unique_id: str = "",
+    local_path: str = "",
+) -> Evidence:
+    task = get_task(ctx, task_id)
+    require_owner(ctx, task)
+    if task.status == TaskStatus.CLOSED:
+        raise InvalidInput("error.closed_task", task_id=task.id)
+    limit = ctx.settings.max_evidence_mb * 1024 * 1024
+    if size > limit:
+        raise InvalidInput(
+            "error.file_too_large",
+            size_mb=round(size / 1024 / 1024, 1),
+            limit_mb=ctx.settings.max_evidence_mb,
+        )
+    evidence = Evidence(
+        task_id=task_id,
+        uploaded_by_id=ctx.actor.official_id,
+        file_name=file_name,
+        size=size,
+        mime_type=mime_type,
+        sha256=sha256,
+        telegram_file_id=telegram_file_id,
+        telegram_file_unique_id=telegram_file_unique_id,
+        local_path=local_path,
+        created_at=ctx.now,
+    )
+    ctx.session.add(evidence)
+    if task.status == TaskStatus.NOT_STARTED:
+        task.status = TaskStatus.IN_PROGRESS
+    _touch(ctx, task)
+    ctx.session.flush()
+    audit.record(
+        ctx,
+        "evidence",
+        task_id=task.id,
+        after={"evidence_id": evidence.id, "file_name": file_name, "sha256": sha256},
+    )
+    return evidence
+
+
+def nudge(ctx: WorkContext, task_id: int) -> int:
+    """一键催办: an immediate, recorded reminder to the owners from a supervisor or leader."""
+    task = get_task(ctx, task_id)
+    require_manager(ctx, task, "action.remind")
+    if task.status not in OPEN_STATUSES:
+        raise _refuse(
+            ctx,
+            task,
+            "action.remind",
+            "why.already_submitted"
+            if task.status == TaskStatus.SUBMITTED
+            else "why.already_closed",
+        )
+    assert task.id is not None
+    owners = task_people(ctx.session, task.id, Duty.OWNER)
+    audit.record(ctx, "nudge", task_id=task.id, after={"owners": [o.name for o in owners]})
+    return notify(
+        ctx.session,
+        recipients=owners,
+        kind="nudge",
+        task_id=task.id,
+        text_key="notice.nudge",
+        now=ctx.now,
+        zone=ctx.settings.zone,
+        quiet=None,
+        params={"by": ctx.actor.name},
+    )

@@ -1,0 +1,269 @@
+"""SQLModel tables. The database is the single source of truth: nothing lives only in memory."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from ledger.enums import (
+    Channel,
+    Duty,
+    ExtensionStatus,
+    OfficialRole,
+    OutboxStatus,
+    TaskKind,
+    TaskRole,
+    TaskStatus,
+    Via,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _enum(enum_cls: type, **kw: Any) -> Any:
+    return Field(sa_type=sa.String(20), **kw)
+
+
+class Round(SQLModel, table=True):
+    """One inspection round (巡察轮次) and its feedback."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    inspected_unit: str = ""
+    inspection_group: str = ""
+    feedback_date: date | None = None
+    report_due_date: date | None = None
+    created_at: datetime = _ts()
+
+
+class Aspect(SQLModel, table=True):
+    """方面: numbered (一), (二)… as the feedback numbers them."""
+
+    __table_args__ = (sa.UniqueConstraint("round_id", "title"),)
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    number: int
+    title: str
+
+
+class Problem(SQLModel, table=True):
+    """具体问题: numbered 1、2、… within an aspect; None when the aspect is itself the problem."""
+
+    __table_args__ = (sa.UniqueConstraint("aspect_id", "title"),)
+    id: int | None = Field(default=None, primary_key=True)
+    aspect_id: int = Field(foreign_key="aspect.id", index=True)
+    number: int | None = None
+    position: int = 0
+    title: str
+
+
+class Task(SQLModel, table=True):
+    """整改任务: the unit of reminding, reporting and closing (销号)."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "ref"),
+        sa.Index("ix_task_status_deadline", "status", "deadline"),
+        sa.Index("ix_task_kind_status", "kind", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id")
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    ref: str = Field(max_length=50)
+    position: int = 0
+    title: str
+    measures: str = ""
+    target: str = ""
+    kind: TaskKind = _enum(TaskKind, default=TaskKind.DEADLINE)
+    role: TaskRole = _enum(TaskRole, default=TaskRole.LEAD)
+    lead_unit: str = ""
+    participating_units: str = ""
+    deadline: date | None = None
+    original_deadline: date | None = None
+    status: TaskStatus = _enum(TaskStatus, default=TaskStatus.NOT_STARTED)
+    completed_on: date | None = None
+    completion_note: str = ""
+    submitted_at: datetime | None = _ts(default=None)
+    closed_by_id: int | None = Field(default=None, foreign_key="official.id")
+    closed_on: date | None = None
+    closing_opinion: str = ""
+    escalation_level: int = 0
+    notes: str = ""
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Official(SQLModel, table=True):
+    """A person in the ledger; bound to a Telegram account once they redeem an invite."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    unit: str = ""
+    title: str = ""
+    role: OfficialRole = _enum(OfficialRole, default=OfficialRole.OWNER)
+    language: str = "zh"
+    telegram_user_id: int | None = Field(default=None, sa_type=sa.BigInteger, unique=True)
+    chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    reachable: bool = True
+    bound_at: datetime | None = _ts(default=None)
+    created_at: datetime = _ts()
+
+
+class TaskPerson(SQLModel, table=True):
+    """Who is owner (责任人), leader (责任领导) or supervisor (督办人) of a task, in sheet order."""
+
+    __tablename__ = "task_person"
+    __table_args__ = (sa.Index("ix_task_person_official", "official_id", "duty"),)
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    official_id: int = Field(foreign_key="official.id", primary_key=True)
+    duty: Duty = _enum(Duty, primary_key=True)
+    position: int = 0
+
+
+class InviteCode(SQLModel, table=True):
+    """A one-time binding code; only its hash is stored."""
+
+    __tablename__ = "invite_code"
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int = Field(foreign_key="official.id", index=True)
+    code_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    used_at: datetime | None = _ts(default=None)
+    used_by_telegram_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class ProgressReport(SQLModel, table=True):
+    __tablename__ = "progress_report"
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="official.id")
+    text: str
+    via: Via = _enum(Via)
+    created_at: datetime = _ts()
+
+
+class Evidence(SQLModel, table=True):
+    """佐证材料: a file attached to a task; the hash proves what was filed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    uploaded_by_id: int | None = Field(default=None, foreign_key="official.id")
+    file_name: str
+    size: int
+    mime_type: str = ""
+    sha256: str = ""
+    telegram_file_id: str = ""
+    telegram_file_unique_id: str = ""
+    local_path: str = ""
+    created_at: datetime = _ts()
+
+
+class ExtensionRequest(SQLModel, table=True):
+    __tablename__ = "extension_request"
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    requested_by_id: int | None = Field(default=None, foreign_key="official.id")
+    old_deadline: date
+    new_deadline: date
+    reason: str
+    status: ExtensionStatus = _enum(ExtensionStatus, default=ExtensionStatus.PENDING)
+    decided_by_id: int | None = Field(default=None, foreign_key="official.id")
+    decided_at: datetime | None = _ts(default=None)
+    decision_note: str = ""
+    created_at: datetime = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Every state change: who, through what, what, before and after."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="official.id")
+    actor_name: str = ""
+    via: Via = _enum(Via)
+    action: str = Field(max_length=50)
+    task_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    official_id: int | None = Field(default=None, foreign_key="official.id")
+    before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+
+class Outbox(SQLModel, table=True):
+    """Messages to send. Jobs and services write rows; only the dispatcher sends them.
+
+    `dedupe_key` (kind, task, recipient, stage) makes a sweep idempotent across runs and processes.
+    """
+
+    __table_args__ = (
+        sa.Index("ix_outbox_status_not_before", "status", "not_before"),
+        sa.Index("ix_outbox_sent", "chat_id", "sent_message_id"),
+        sa.Index("ix_outbox_task_recipient", "task_id", "recipient_id", "family"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    channel: Channel = _enum(Channel, default=Channel.TELEGRAM)
+    recipient_id: int | None = Field(default=None, foreign_key="official.id", index=True)
+    chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    kind: str = Field(max_length=40)
+    family: str = Field(default="", max_length=40)
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    stage: str = Field(default="", max_length=60)
+    urgency: int = 0
+    text_key: str = Field(max_length=80)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    not_before: datetime = _ts()
+    status: OutboxStatus = _enum(OutboxStatus, default=OutboxStatus.PENDING)
+    attempts: int = 0
+    last_error: str = ""
+    sent_message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(default=None)
+
+
+class SweepRun(SQLModel, table=True):
+    """A completed sweep; the latest scheduled one tells start-up whether a catch-up is due."""
+
+    __tablename__ = "sweep_run"
+    id: int | None = Field(default=None, primary_key=True)
+    as_of: datetime = _ts(index=True)
+    scheduled: bool = True
+    started_at: datetime = _ts()
+    completed_at: datetime = _ts()
+    queued: int = 0
+    covered: int = 0
+
+
+class GroupSubscription(SQLModel, table=True):
+    """A group chat (e.g. the 领导小组's) that receives the weekly digest and the red list."""
+
+    __tablename__ = "group_subscription"
+    chat_id: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    title: str = ""
+    subscribed_by_id: int | None = Field(default=None, foreign_key="official.id")
+    created_at: datetime = _ts()

@@ -1,0 +1,138 @@
+"""Writing to the outbox: the only way anything in the ledger asks for a message to be sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from ledger.clock import as_utc
+from ledger.enums import Channel, Duty, OfficialRole, OutboxStatus
+from ledger.models import Official, Outbox, TaskPerson
+
+
+def after_quiet_hours(now: datetime, zone: ZoneInfo, window: tuple[time, time] | None) -> datetime:
+    """`now`, or the end of the quiet window if `now` falls inside it (events wait till morning)."""
+    if window is None:
+        return now
+    start, end = window
+    local = as_utc(now).astimezone(zone)
+    t = local.time()
+    if start == end:
+        return now
+    # a window that crosses midnight (21:00-08:00) is quiet after start OR before end
+    quiet = (t >= start or t < end) if start > end else (start <= t < end)
+    if not quiet:
+        return now
+    wake = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if wake <= local:
+        wake += timedelta(days=1)
+    return as_utc(wake)
+
+
+def insert_ignore(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert outbox rows, skipping any whose dedupe key exists: idempotent across processes."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    else:
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    total = 0
+    for start in range(0, len(rows), 500):
+        result: Any = session.execute(stmt, rows[start : start + 500])
+        total += max(result.rowcount or 0, 0)
+    return total
+
+
+def outbox_row(
+    *,
+    kind: str,
+    text_key: str,
+    not_before: datetime,
+    now: datetime,
+    dedupe_key: str,
+    recipient_id: int | None = None,
+    chat_id: int | None = None,
+    task_id: int | None = None,
+    stage: str = "",
+    family: str = "",
+    urgency: int = 0,
+    params: dict[str, Any] | None = None,
+    status: OutboxStatus = OutboxStatus.PENDING,
+) -> dict[str, Any]:
+    return {
+        "dedupe_key": dedupe_key,
+        "channel": Channel.TELEGRAM.value,
+        "recipient_id": recipient_id,
+        "chat_id": chat_id,
+        "kind": kind,
+        "family": family or kind,
+        "task_id": task_id,
+        "stage": stage,
+        "urgency": urgency,
+        "text_key": text_key,
+        "params": params or {},
+        "not_before": not_before,
+        "status": status.value,
+        "attempts": 0,
+        "last_error": "",
+        "created_at": now,
+    }
+
+
+def task_people(session: Session, task_id: int, duty: Duty) -> list[Official]:
+    stmt = (
+        select(Official)
+        .join(TaskPerson, TaskPerson.official_id == Official.id)  # type: ignore[arg-type]
+        .where(TaskPerson.task_id == task_id, TaskPerson.duty == duty)
+        .order_by(TaskPerson.position)  # type: ignore[arg-type]
+    )
+    return list(session.exec(stmt))
+
+
+def supervisors_of(session: Session, task_id: int) -> list[Official]:
+    """The task's 督办人; where the sheet named none, every official with the supervisor role."""
+    people = task_people(session, task_id, Duty.SUPERVISOR)
+    if people:
+        return people
+    return list(session.exec(select(Official).where(Official.role == OfficialRole.SUPERVISOR)))
+
+
+def notify(
+    session: Session,
+    *,
+    recipients: Iterable[Official],
+    kind: str,
+    text_key: str,
+    now: datetime,
+    zone: ZoneInfo,
+    quiet: tuple[time, time] | None,
+    task_id: int | None = None,
+    params: dict[str, Any] | None = None,
+    event_id: str = "",
+) -> int:
+    """Queue a pushed event message (never held for working days, only for quiet hours)."""
+    not_before = after_quiet_hours(now, zone, quiet)
+    stamp = event_id or now.isoformat()
+    rows = [
+        outbox_row(
+            kind=kind,
+            text_key=text_key,
+            not_before=not_before,
+            now=now,
+            dedupe_key=f"{kind}:{task_id or 0}:{person.id}:{stamp}",
+            recipient_id=person.id,
+            task_id=task_id,
+            stage=stamp,
+            params=params,
+        )
+        for person in recipients
+    ]
+    return insert_ignore(session, rows)

@@ -1,0 +1,166 @@
+"""Reading and writing ledger spreadsheets (xlsx, csv) in the offices' own column names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from ledger.dates import normalize
+from ledger.errors import ImportFailed, RowError
+
+# field -> accepted headers; the first is the canonical Chinese header used on export
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "round": ("轮次", "巡察轮次", "round"),
+    "ref": ("序号", "编号", "ref", "no", "no.", "#"),
+    "aspect": ("方面", "问题方面", "问题类别", "aspect"),
+    "problem": ("具体问题", "问题", "问题内容", "存在问题", "反馈问题", "problem"),
+    "title": ("整改任务", "任务", "任务名称", "task", "title"),
+    "target": ("整改目标", "目标", "target"),
+    "measures": ("整改措施", "措施", "measures"),
+    "kind": ("任务类型", "整改类型", "类型", "kind", "type"),
+    "role": ("牵头/参与", "牵头或参与", "牵头参与", "role"),
+    "leader": ("责任领导", "分管领导", "牵头领导", "leader", "responsible leader"),
+    "lead_unit": ("牵头单位", "牵头部门", "牵头股室", "责任单位", "lead unit"),
+    "partner_units": ("配合单位", "参与部门", "配合部门", "参与单位", "participating units"),
+    "owner": ("责任人", "具体责任人", "owner", "responsible official"),
+    "supervisor": ("督办人", "督办", "supervisor"),
+    "deadline": ("整改时限", "时间节点", "完成时限", "整改期限", "deadline", "due"),
+    "status": ("状态", "整改状态", "完成情况", "status"),
+    "progress": ("整改进展", "进展情况", "整改情况", "progress"),
+    "notes": ("备注", "notes", "remarks"),
+    # written by export, ignored by import
+    "task_id": ("ID", "任务ID"),
+    "light": ("灯号", "light"),
+    "evidence_count": ("佐证材料数", "evidence"),
+    "days_overdue": ("逾期天数", "days overdue"),
+    "original_deadline": ("原定时限", "original deadline"),
+}
+EXPORT_ONLY = frozenset({"task_id", "light", "evidence_count", "days_overdue", "original_deadline"})
+REQUIRED = ("ref", "owner")
+
+
+def _header_key(text: str) -> str:
+    text = normalize(text).lower()
+    text = re.sub(r"[\s*＊]", "", text)
+    return re.sub(r"[(（][^)）]*[)）]$", "", text) or text
+
+
+_ALIASES = {_header_key(alias): field for field, names in COLUMNS.items() for alias in names}
+
+
+@dataclass
+class Sheet:
+    """Cell values by field, each row with the number the spreadsheet shows for it."""
+
+    headers: dict[str, str]  # field -> header text as written in the sheet
+    rows: list[tuple[int, dict[str, Any]]]
+
+
+def _match_header(cells: Iterable[Any]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for index, cell in enumerate(cells):
+        if cell is None:
+            continue
+        field = _ALIASES.get(_header_key(str(cell)))
+        if field and field not in found.values():
+            found[index] = field
+    return found
+
+
+def _locate(grid: list[list[Any]], source: str) -> Sheet:
+    best: tuple[int, dict[int, str]] | None = None
+    for row_index, cells in enumerate(grid[:30]):
+        found = _match_header(cells)
+        if len(found) >= 3 and (best is None or len(found) > len(best[1])):
+            best = (row_index, found)
+    if best is None:
+        raise ImportFailed(
+            [
+                RowError(
+                    1, "表头", f"{source}: 前30行中找不到表头（需要至少包含 序号、责任人 等列名）"
+                )
+            ]
+        )
+    header_row, columns = best
+    headers = {field: str(grid[header_row][i]).strip() for i, field in columns.items()}
+    missing = [f for f in REQUIRED if f not in headers]
+    if "title" not in headers and "measures" not in headers and "problem" not in headers:
+        missing.append("title")
+    if missing:
+        names = "、".join(COLUMNS[f][0] for f in missing)
+        raise ImportFailed([RowError(header_row + 1, "表头", f"缺少必需的列：{names}")])
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for row_index in range(header_row + 1, len(grid)):
+        cells = grid[row_index]
+        values = {
+            field: cells[i] if i < len(cells) else None
+            for i, field in columns.items()
+            if field not in EXPORT_ONLY
+        }
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
+            continue
+        rows.append((row_index + 1, values))
+    return Sheet(headers=headers, rows=rows)
+
+
+def read_xlsx(path: Path) -> Sheet:
+    try:
+        workbook = load_workbook(path, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError, TypeError) as exc:
+        raise ImportFailed(
+            [RowError(0, "文件", f"无法读取 xlsx 文件 {path.name}：{exc}")]
+        ) from None
+    except Exception as exc:  # corrupt zips and XML surface as many exception types
+        raise ImportFailed(
+            [RowError(0, "文件", f"无法读取 xlsx 文件 {path.name}：{exc}")]
+        ) from None
+    sheet = workbook.worksheets[0]
+    for candidate in workbook.worksheets:
+        rows = list(candidate.iter_rows(min_row=1, max_row=30, values_only=True))
+        if any(len(_match_header(r)) >= 3 for r in rows):
+            sheet = candidate
+            break
+    grid = [list(row) for row in sheet.iter_rows(values_only=True)]
+    for merged in sheet.merged_cells.ranges:
+        top_left = grid[merged.min_row - 1][merged.min_col - 1]
+        for r in range(merged.min_row - 1, merged.max_row):
+            for c in range(merged.min_col - 1, merged.max_col):
+                if r < len(grid) and c < len(grid[r]):
+                    grid[r][c] = top_left
+    workbook.close()
+    return _locate(grid, path.name)
+
+
+def read_csv(path: Path) -> Sheet:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFailed([RowError(0, "文件", f"{path.name}: 既不是 UTF-8 也不是 GBK 编码")])
+    grid: list[list[Any]] = [
+        [cell if cell.strip() else None for cell in row] for row in csv.reader(io.StringIO(text))
+    ]
+    return _locate(grid, path.name)
+
+
+def read_sheet(path: Path) -> Sheet:
+    if not path.is_file():
+        raise ImportFailed([RowError(0, "文件", f"找不到文件 {path}")])
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path)
+    if suffix == ".csv":
+        return read_csv(path)
+    raise ImportFailed([RowError(0, "文件", f"不支持的文件类型 {suffix}（请用 .xlsx 或 .csv）")])

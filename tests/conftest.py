@@ -1,0 +1,57 @@
+"""Shared fixtures: a real SQLite file per test, settings built for it, a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from config import Settings, load_settings
+from ledger.clock import FakeClock
+from ledger.db import create_schema, make_engine
+
+SHANGHAI_9AM_UTC = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # Monday 2026-11-02 09:00 in Shanghai
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's environment or ./ledgerbot.toml."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("LEDGERBOT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("LEDGERBOT_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        evidence_dir=tmp_path / "evidence",
+        calendar_file=tmp_path / "calendar.toml",
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    eng = make_engine(settings.database_url)
+    create_schema(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(SHANGHAI_9AM_UTC)

@@ -1,0 +1,62 @@
+"""The operator's commands, run through main() as a shell would, on a real SQLite file."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from cli.main import main
+from ledger.clock import FakeClock
+from tests.factories import task_row, write_xlsx
+
+CLOCK = FakeClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def db(monkeypatch, tmp_path):
+    monkeypatch.setenv("LEDGERBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("LEDGERBOT_TELEGRAM__BOT_USERNAME", "zg_bot")
+    return tmp_path
+
+
+def run(*argv):
+    return main(list(argv), clock=CLOCK)
+
+
+def test_import_tasks_invite(db, capsys):
+    rows = [task_row(1, date(2026, 11, 1)), task_row(2, "2026-11-30", "孙丽")]
+    sheet = write_xlsx(db / "l.xlsx", rows)
+    assert run("import", str(sheet), "--round", "第一轮") == 0
+    out = capsys.readouterr().out
+    assert "新增 2 项" in out and "待邀请的新人员" in out and "孙丽" in out
+    assert run("tasks", "--overdue") == 0
+    out = capsys.readouterr().out
+    assert "#1" in out and "🔴" in out and "已逾期1天" in out and "#2" not in out
+    assert run("tasks", "--owner", "孙丽") == 0
+    assert "#2" in capsys.readouterr().out
+    assert run("invite", "孙丽", "--role", "leader") == 0
+    out = capsys.readouterr().out
+    assert "https://t.me/zg_bot?start=" in out and "责任领导" in out
+    assert run("officials") == 0
+    assert "待邀请" in capsys.readouterr().out
+
+
+def test_errors_go_to_stderr_with_nonzero_exit(db, capsys):
+    bad = write_xlsx(db / "bad.xlsx", [task_row(1, "明天")])
+    assert run("import", str(bad), "--round", "R") == 1
+    err = capsys.readouterr().err
+    assert "第2行 [整改时限]" in err and "明天" in err
+    assert run("invite", "无此人") == 1
+    assert "找不到人员" in capsys.readouterr().err
+    assert run("import", str(db / "missing.xlsx"), "--round", "R") == 1
+    assert "找不到文件" in capsys.readouterr().err
+
+
+def test_bad_setting_stops_startup(db, monkeypatch, capsys):
+    monkeypatch.setenv("LEDGERBOT_TIMEZONE", "Mars/Base")
+    assert run("tasks") == 2
+    assert "LEDGERBOT_TIMEZONE" in capsys.readouterr().err
+
+
+def test_database_file_is_owner_only(db):
+    assert run("init") == 0
+    assert (db / "cli.db").stat().st_mode & 0o077 == 0

@@ -1,0 +1,31 @@
+"""The domain must not depend on the transport or the scheduler."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+
+def imported_modules(package: str) -> set[tuple[str, str]]:
+    found = set()
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {(path.name, alias.name.split(".")[0]) for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add((path.name, node.module.split(".")[0]))
+    return found
+
+
+def test_ledger_imports_neither_bot_jobs_nor_telegram():
+    bad = {
+        (f, m)
+        for f, m in imported_modules("ledger")
+        if m in {"bot", "jobs", "telegram", "cli", "apscheduler"}
+    }
+    assert bad == set()
+
+
+def test_jobs_never_talk_to_telegram():
+    assert {(f, m) for f, m in imported_modules("jobs") if m in {"telegram", "bot"}} == set()
