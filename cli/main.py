@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -38,6 +38,16 @@ def _date_arg(value: str) -> date:
         return parse_date(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"无法识别的日期 {value!r}（示例：2026-12-31）") from None
+
+
+def _instant_arg(value: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"无法识别的时间 {value!r}（示例：2026-12-01T09:00+08:00）"
+        ) from None
+    return instant
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("invite", help="a one-time binding code and deep link for an official")
     p.add_argument("name")
     p.add_argument("--role", choices=[r.value for r in OfficialRole])
+
+    p = sub.add_parser("sweep", help="run one deadline sweep now (or as of --at) and print it")
+    p.add_argument("--at", type=_instant_arg, help="ISO datetime, e.g. 2026-12-01T09:00+08:00")
+    p.add_argument(
+        "--dry-run", action="store_true", help="show what would be queued; write nothing"
+    )
 
     p = sub.add_parser("demo", help="run the sample ledger end to end (no token needed)")
     p.add_argument("--days", type=int, default=45, help="how many days to simulate")
@@ -245,6 +261,45 @@ def cmd_invite(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def print_queued(rows: Sequence[dict[str, object]], names: dict[int, str]) -> None:
+    from ledger.notices import render_notice
+
+    for row in rows:
+        recipient = row["recipient_id"]
+        who = names.get(recipient, "?") if isinstance(recipient, int) else f"群 {row['chat_id']}"
+        params = row["params"]
+        assert isinstance(params, dict)
+        notice = render_notice(str(row["kind"]), str(row["text_key"]), params, "zh")
+        print(f"→ {who}：" + notice.text.replace("\n", "\n    "))
+
+
+def cmd_sweep(app: App, args: argparse.Namespace) -> int:
+    from sqlmodel import Session, select
+
+    from jobs.policy import SweepPolicy
+    from jobs.runner import run_sweep
+    from ledger.models import Official
+
+    now = args.at or app.clock.now()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=app.settings.zone)
+    policy = SweepPolicy.from_settings(app.settings)
+    result, rows = run_sweep(app.engine, policy, now, dry_run=args.dry_run)
+    with Session(app.engine) as session:
+        names = {o.id: o.name for o in session.exec(select(Official)) if o.id is not None}
+    head = "[试运行，未写入] " if args.dry_run else ""
+    if not result.working_day:
+        print(f"{head}{result.today.isoformat()} 不是工作日，不发送定时提醒 (not a working day)")
+        return 0
+    print(
+        f"{head}{result.today.isoformat()} 排队 {result.queued} 条提醒，"
+        f"覆盖 {result.covered} 条过时提醒，升级督办 {result.escalated} 项 "
+        f"(queued {result.queued}, covered {result.covered}, escalated {result.escalated})"
+    )
+    print_queued(rows, names)
+    return 0
+
+
 def cmd_demo(app: App, args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
@@ -258,6 +313,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "tasks": cmd_tasks,
     "officials": cmd_officials,
     "invite": cmd_invite,
+    "sweep": cmd_sweep,
     "demo": cmd_demo,
 }
 

@@ -24,6 +24,7 @@ from ledger.enums import (
 from ledger.errors import InvalidInput, InvalidTransition, NotFound
 from ledger.i18n import render
 from ledger.models import Evidence, ExtensionRequest, ProgressReport, Task
+from ledger.notices import task_params
 from ledger.outbox import notify, supervisors_of, task_people
 
 TASK_FIELDS = (
@@ -74,7 +75,11 @@ def _event(ctx: WorkContext, task: Task, duty: Duty | None, kind: str, **params:
         now=ctx.now,
         zone=ctx.settings.zone,
         quiet=policy.quiet_window(),
-        params={"by": ctx.actor.name, **params},
+        params={
+            **task_params(task, ctx.today, policy.yellow_days),
+            "by": ctx.actor.name,
+            **params,
+        },
     )
 
 
@@ -430,5 +435,8 @@ def nudge(ctx: WorkContext, task_id: int) -> int:
         now=ctx.now,
         zone=ctx.settings.zone,
         quiet=None,
-        params={"by": ctx.actor.name},
+        params={
+            **task_params(task, ctx.today, ctx.settings.policy.yellow_days),
+            "by": ctx.actor.name,
+        },
     )

@@ -235,6 +235,7 @@ class Outbox(SQLModel, table=True):
     task_id: int | None = Field(default=None, foreign_key="task.id")
     stage: str = Field(default="", max_length=60)
     urgency: int = 0
+    sweep_id: int | None = Field(default=None, index=True)
     text_key: str = Field(max_length=80)
     params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     not_before: datetime = _ts()
@@ -254,7 +255,7 @@ class SweepRun(SQLModel, table=True):
     as_of: datetime = _ts(index=True)
     scheduled: bool = True
     started_at: datetime = _ts()
-    completed_at: datetime = _ts()
+    completed_at: datetime | None = _ts(default=None)
     queued: int = 0
     covered: int = 0
 

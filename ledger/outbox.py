@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -66,6 +67,7 @@ def outbox_row(
     urgency: int = 0,
     params: dict[str, Any] | None = None,
     status: OutboxStatus = OutboxStatus.PENDING,
+    sweep_id: int | None = None,
 ) -> dict[str, Any]:
     return {
         "dedupe_key": dedupe_key,
@@ -77,6 +79,7 @@ def outbox_row(
         "task_id": task_id,
         "stage": stage,
         "urgency": urgency,
+        "sweep_id": sweep_id,
         "text_key": text_key,
         "params": params or {},
         "not_before": not_before,
@@ -116,11 +119,13 @@ def notify(
     quiet: tuple[time, time] | None,
     task_id: int | None = None,
     params: dict[str, Any] | None = None,
-    event_id: str = "",
 ) -> int:
-    """Queue a pushed event message (never held for working days, only for quiet hours)."""
+    """Queue a pushed event message (never held for working days, only for quiet hours).
+
+    Each event is its own row (a fresh key), unlike sweep notices whose keys make sweeps idempotent.
+    """
     not_before = after_quiet_hours(now, zone, quiet)
-    stamp = event_id or now.isoformat()
+    stamp = uuid.uuid4().hex
     rows = [
         outbox_row(
             kind=kind,
@@ -130,7 +135,7 @@ def notify(
             dedupe_key=f"{kind}:{task_id or 0}:{person.id}:{stamp}",
             recipient_id=person.id,
             task_id=task_id,
-            stage=stamp,
+            stage=now.isoformat(),
             params=params,
         )
         for person in recipients

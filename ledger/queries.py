@@ -320,3 +320,80 @@ def pending_extensions(session: Session, task_id: int) -> list[ExtensionRequest]
             )
         )
     )
+
+
+def light_counts(
+    session: Session, *, today: date, yellow_days: int, scope: Any = None
+) -> dict[str, int]:
+    """How many tasks show each light and status, in one aggregate query."""
+    status, kind, deadline = col(Task.status), col(Task.kind), col(Task.deadline)
+    open_ = status.in_([TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS])
+    long_ = kind == TaskKind.LONG_TERM
+    not_closed = status != TaskStatus.CLOSED
+
+    def tally(condition: Any) -> Any:
+        return func.coalesce(func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    stmt = sa.select(
+        func.count(col(Task.id)),
+        tally(sa.and_(open_, ~long_, deadline < today)),
+        tally(
+            sa.and_(
+                not_closed,
+                ~long_,
+                sa.or_(
+                    status == TaskStatus.SUBMITTED,
+                    sa.and_(
+                        open_, deadline >= today, deadline <= today + timedelta(days=yellow_days)
+                    ),
+                ),
+            )
+        ),
+        tally(sa.and_(open_, ~long_, deadline > today + timedelta(days=yellow_days))),
+        tally(sa.and_(not_closed, long_)),
+        tally(status == TaskStatus.CLOSED),
+        tally(status == TaskStatus.NOT_STARTED),
+        tally(status == TaskStatus.IN_PROGRESS),
+        tally(status == TaskStatus.SUBMITTED),
+    )
+    if scope is not None:
+        stmt = stmt.where(scope)
+    row = session.execute(stmt).one()
+    names = (
+        "total",
+        "red",
+        "yellow",
+        "green",
+        "blue",
+        "closed",
+        "not_started",
+        "in_progress",
+        "submitted",
+    )
+    return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
+
+
+def weekly_changes(session: Session, *, today: date, now: Any, scope: Any = None) -> dict[str, int]:
+    """What moved in the last seven days: closings, submissions, and newly overdue items."""
+    since = now - timedelta(days=7)
+    events = (
+        sa.select(col(AuditEvent.action), func.count())
+        .join(Task, col(Task.id) == col(AuditEvent.task_id))
+        .where(col(AuditEvent.at) >= since, col(AuditEvent.action).in_(["verify", "submit"]))
+        .group_by(col(AuditEvent.action))
+    )
+    if scope is not None:
+        events = events.where(scope)
+    counts = dict(session.execute(events).all())
+    newly = sa.select(func.count(col(Task.id))).where(
+        col(Task.status).in_([TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS]),
+        col(Task.deadline) < today,
+        col(Task.deadline) >= today - timedelta(days=7),
+    )
+    if scope is not None:
+        newly = newly.where(scope)
+    return {
+        "new_closed": int(counts.get("verify", 0)),
+        "new_submitted": int(counts.get("submit", 0)),
+        "new_overdue": int(session.execute(newly).scalar_one()),
+    }

@@ -1,0 +1,639 @@
+"""The deadline sweep: turns the ledger into outbox rows. Never talks to Telegram.
+
+Set-based: each step is one SQL query over indexed columns (status, deadline) that returns only
+the due items, so the cost follows the number of due items, not the size of the ledger. Outbox
+rows carry a unique key (kind, task, recipient, stage), so running a sweep twice, or in two
+processes at once, queues nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from jobs.policy import SweepPolicy, before_stage, effective_days_left
+from ledger.enums import Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
+from ledger.lights import traffic_light
+from ledger.models import (
+    AuditEvent,
+    GroupSubscription,
+    Official,
+    Outbox,
+    ProgressReport,
+    SweepRun,
+    Task,
+    TaskPerson,
+)
+from ledger.outbox import insert_ignore, outbox_row
+from ledger.queries import light_counts, weekly_changes
+
+log = logging.getLogger(__name__)
+
+OPEN = [TaskStatus.NOT_STARTED.value, TaskStatus.IN_PROGRESS.value]
+SUPERSEDING_FAMILIES = ("reminder", "escalation", "long_term_request")
+OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+TASKS = Task.__table__  # type: ignore[attr-defined]
+PEOPLE = TaskPerson.__table__  # type: ignore[attr-defined]
+AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class SweepResult:
+    as_of: datetime
+    today: date
+    working_day: bool
+    sweep_id: int | None = None
+    queued: int = 0
+    covered: int = 0
+    escalated: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _DueTask:
+    id: int
+    ref: str
+    title: str
+    deadline: date | None
+    status: str
+    kind: str
+    lead_unit: str
+    people: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+
+class _Sweep:
+    def __init__(self, session: Session, now: datetime, policy: SweepPolicy, run: SweepRun):
+        self.session = session
+        self.now = now
+        self.policy = policy
+        self.rules = policy.rules
+        self.today = policy.local_day(now)
+        self.run_id = run.id
+        self.rows: list[dict[str, Any]] = []
+        self.touched: set[int] = set()
+        self.names: dict[int, str] = {}
+        self._wd_cache: dict[date, int] = {}
+        self._supervisors: list[int] | None = None
+        self._heads: list[tuple[int, str]] | None = None
+        self.escalated = 0
+
+    # --- helpers -------------------------------------------------------------------------
+    def working_days_overdue(self, deadline: date) -> int:
+        if deadline not in self._wd_cache:
+            self._wd_cache[deadline] = self.policy.calendar.working_days_between(
+                deadline, self.today
+            )
+        return self._wd_cache[deadline]
+
+    def load_due(self, condition: Any, duties: list[Duty]) -> list[_DueTask]:
+        stmt = (
+            sa.select(
+                TASKS.c.id,
+                TASKS.c.ref,
+                TASKS.c.title,
+                TASKS.c.deadline,
+                TASKS.c.status,
+                TASKS.c.kind,
+                TASKS.c.lead_unit,
+                PEOPLE.c.official_id,
+                PEOPLE.c.duty,
+            )
+            .select_from(
+                TASKS.outerjoin(
+                    PEOPLE,
+                    sa.and_(
+                        PEOPLE.c.task_id == TASKS.c.id, PEOPLE.c.duty.in_([d.value for d in duties])
+                    ),
+                )
+            )
+            .where(condition)
+            .order_by(TASKS.c.id, PEOPLE.c.position)
+        )
+        tasks: dict[int, _DueTask] = {}
+        for row in self.session.execute(stmt):
+            task = tasks.get(row.id)
+            if task is None:
+                task = tasks[row.id] = _DueTask(
+                    row.id, row.ref, row.title, row.deadline, row.status, row.kind, row.lead_unit
+                )
+            if row.official_id is not None:
+                task.people[row.duty].append(row.official_id)
+        self.load_names({i for t in tasks.values() for ids in t.people.values() for i in ids})
+        return list(tasks.values())
+
+    def load_names(self, ids: set[int]) -> None:
+        missing = list(ids - set(self.names))
+        for start in range(0, len(missing), 900):
+            chunk = missing[start : start + 900]
+            for oid, name in self.session.execute(
+                sa.select(col(Official.id), col(Official.name)).where(col(Official.id).in_(chunk))
+            ):
+                self.names[oid] = name
+
+    def supervisors(self, task: _DueTask) -> list[int]:
+        if task.people.get(Duty.SUPERVISOR.value):
+            return task.people[Duty.SUPERVISOR.value]
+        if self._supervisors is None:
+            self._supervisors = [
+                oid
+                for oid in self.session.exec(
+                    select(col(Official.id)).where(Official.role == OfficialRole.SUPERVISOR)
+                )
+                if oid is not None
+            ]
+        return self._supervisors
+
+    def heads(self, task: _DueTask) -> list[int]:
+        """The lead unit's 主要负责人; where none is registered for that unit, every head."""
+        if self._heads is None:
+            self._heads = [
+                (oid, unit)
+                for oid, unit in self.session.exec(
+                    select(Official.id, Official.unit).where(Official.role == OfficialRole.HEAD)
+                )
+                if oid is not None
+            ]
+        matching = [oid for oid, unit in self._heads if unit and unit == task.lead_unit]
+        return matching or [oid for oid, _ in self._heads]
+
+    def params(self, task: _DueTask, **extra: Any) -> dict[str, Any]:
+        light = traffic_light(
+            status=TaskStatus(task.status),
+            kind=TaskKind(task.kind),
+            deadline=task.deadline,
+            today=self.today,
+            yellow_days=self.rules.yellow_days,
+        )
+        return {
+            "task_id": task.id,
+            "ref": task.ref,
+            "title": task.title,
+            "deadline": task.deadline.isoformat() if task.deadline else "",
+            "days_left": (task.deadline - self.today).days if task.deadline else 0,
+            "light": light.value,
+            "owners": [self.names.get(i, "?") for i in task.people.get(Duty.OWNER.value, [])],
+            "lead_unit": task.lead_unit,
+            **extra,
+        }
+
+    def queue(
+        self,
+        *,
+        kind: str,
+        family: str,
+        task_id: int | None,
+        recipient: int | None,
+        stage: str,
+        urgency: int,
+        text_key: str,
+        params: dict[str, Any],
+        chat_id: int | None = None,
+    ) -> None:
+        who = recipient if recipient is not None else f"chat{chat_id}"
+        self.rows.append(
+            outbox_row(
+                kind=kind,
+                family=family,
+                text_key=text_key,
+                not_before=self.now,
+                now=self.now,
+                dedupe_key=f"{kind}:{task_id or 0}:{who}:{stage}",
+                recipient_id=recipient,
+                chat_id=chat_id,
+                task_id=task_id,
+                stage=stage,
+                urgency=urgency,
+                params=params,
+                sweep_id=self.run_id,
+            )
+        )
+        if task_id is not None:
+            self.touched.add(task_id)
+
+    # --- steps ---------------------------------------------------------------------------
+    def upcoming(self) -> None:
+        thresholds = self.rules.remind_days_before
+        if not thresholds:
+            return
+        horizon = self.today + timedelta(days=max(thresholds))
+        condition = sa.and_(
+            TASKS.c.status.in_(OPEN),
+            TASKS.c.kind != TaskKind.LONG_TERM.value,
+            TASKS.c.deadline >= self.today,
+            TASKS.c.deadline <= horizon,
+        )
+        for task in self.load_due(condition, [Duty.OWNER, Duty.LEADER]):
+            assert task.deadline is not None
+            stage = before_stage(
+                effective_days_left(task.deadline, self.today, self.policy.calendar), thresholds
+            )
+            if stage is None:
+                continue
+            key = f"before:{task.deadline.isoformat()}:{stage}"
+            params = self.params(task, stage=stage)
+            for owner in task.people.get(Duty.OWNER.value, []):
+                self.queue(
+                    kind="reminder",
+                    family="reminder",
+                    task_id=task.id,
+                    recipient=owner,
+                    stage=key,
+                    urgency=1000 - stage,
+                    text_key="notice.reminder.owner",
+                    params=params,
+                )
+            if stage <= self.rules.leader_from_days:
+                for leader in task.people.get(Duty.LEADER.value, []):
+                    self.queue(
+                        kind="reminder",
+                        family="reminder",
+                        task_id=task.id,
+                        recipient=leader,
+                        stage=key,
+                        urgency=1000 - stage,
+                        text_key="notice.reminder.leader",
+                        params=params,
+                    )
+
+    def overdue(self) -> None:
+        condition = sa.and_(
+            TASKS.c.status.in_(OPEN),
+            TASKS.c.kind != TaskKind.LONG_TERM.value,
+            TASKS.c.deadline < self.today,
+        )
+        level_one: list[int] = []
+        level_two: list[int] = []
+        threshold = self.rules.escalate_leader_after_working_days
+        for task in self.load_due(condition, [Duty.OWNER, Duty.LEADER, Duty.SUPERVISOR]):
+            assert task.deadline is not None
+            wdays = self.working_days_overdue(task.deadline)
+            overdue_days = (self.today - task.deadline).days
+            params = self.params(task, overdue=overdue_days, wdays=wdays, threshold=threshold)
+            deadline_key = task.deadline.isoformat()
+            for owner in task.people.get(Duty.OWNER.value, []):
+                self.queue(
+                    kind="reminder",
+                    family="reminder",
+                    task_id=task.id,
+                    recipient=owner,
+                    stage=f"overdue:{deadline_key}:{self.today.isoformat()}",
+                    urgency=2000 + wdays,
+                    text_key="notice.reminder.overdue",
+                    params=params,
+                )
+            if wdays >= 1:
+                level_one.append(task.id)
+                for supervisor in self.supervisors(task):
+                    self.queue(
+                        kind="escalation",
+                        family="escalation",
+                        task_id=task.id,
+                        recipient=supervisor,
+                        stage=f"esc1:{deadline_key}",
+                        urgency=3001,
+                        text_key="notice.escalation.1",
+                        params={**params, "level": 1},
+                    )
+            if wdays > threshold:
+                level_two.append(task.id)
+                for person in dict.fromkeys(
+                    task.people.get(Duty.LEADER.value, []) + self.heads(task)
+                ):
+                    self.queue(
+                        kind="escalation",
+                        family="escalation",
+                        task_id=task.id,
+                        recipient=person,
+                        stage=f"esc2:{deadline_key}",
+                        urgency=3002,
+                        text_key="notice.escalation.2",
+                        params={**params, "level": 2},
+                    )
+        self.raise_levels(level_one, 1)
+        self.raise_levels(level_two, 2)
+
+    def raise_levels(self, task_ids: list[int], level: int) -> None:
+        """Record each escalation once (督办日志): only the process that raises the level writes."""
+        for start in range(0, len(task_ids), 900):
+            chunk = task_ids[start : start + 900]
+            raised = (
+                self.session.execute(
+                    TASKS.update()
+                    .where(TASKS.c.id.in_(chunk), TASKS.c.escalation_level < level)
+                    .values(escalation_level=level)
+                    .returning(TASKS.c.id)
+                )
+                .scalars()
+                .all()
+            )
+            if raised:
+                self.session.execute(
+                    sa.insert(AUDIT),
+                    [
+                        {
+                            "at": self.now,
+                            "actor_name": "调度器",
+                            "via": Via.SCHEDULER.value,
+                            "action": "escalate",
+                            "task_id": tid,
+                            "before": None,
+                            "after": {"escalation_level": level},
+                        }
+                        for tid in raised
+                    ],
+                )
+                self.escalated += len(raised)
+
+    def months(self) -> list[str]:
+        first = self.today.replace(day=1)
+        previous = (first - timedelta(days=1)).replace(day=1)
+        return [previous.strftime("%Y-%m"), first.strftime("%Y-%m")]
+
+    def long_term(self) -> None:
+        condition = sa.and_(
+            TASKS.c.status != TaskStatus.CLOSED.value, TASKS.c.kind == TaskKind.LONG_TERM.value
+        )
+        tasks = self.load_due(condition, [Duty.OWNER, Duty.SUPERVISOR])
+        if not tasks:
+            return
+        month = self.today.strftime("%Y-%m")
+        if self.today.day >= self.rules.long_term_report_day:
+            urgency = self.today.year * 12 + self.today.month
+            for task in tasks:
+                for owner in task.people.get(Duty.OWNER.value, []):
+                    self.queue(
+                        kind="long_term_request",
+                        family="long_term_request",
+                        task_id=task.id,
+                        recipient=owner,
+                        stage=f"lt:{month}",
+                        urgency=urgency,
+                        text_key="notice.long_term_request",
+                        params=self.params(task, month=month),
+                    )
+        self.long_term_escalations({t.id: t for t in tasks})
+
+    def long_term_escalations(self, tasks: dict[int, _DueTask]) -> None:
+        asked = self.session.execute(
+            sa.select(OUTBOX.c.task_id, OUTBOX.c.stage, sa.func.min(OUTBOX.c.created_at))
+            .where(
+                OUTBOX.c.kind == "long_term_request",
+                OUTBOX.c.stage.in_([f"lt:{m}" for m in self.months()]),
+                OUTBOX.c.task_id.in_(list(tasks)),
+            )
+            .group_by(OUTBOX.c.task_id, OUTBOX.c.stage)
+        ).all()
+        if not asked:
+            return
+        last_report = dict(
+            self.session.execute(
+                sa.select(col(ProgressReport.task_id), func.max(col(ProgressReport.created_at)))
+                .where(col(ProgressReport.task_id).in_([a[0] for a in asked]))
+                .group_by(col(ProgressReport.task_id))
+            ).all()
+        )
+        for task_id, stage, asked_at in asked:
+            asked_utc = (
+                asked_at.replace(tzinfo=self.now.tzinfo) if asked_at.tzinfo is None else asked_at
+            )
+            reported = last_report.get(task_id)
+            if reported is not None:
+                reported = reported if reported.tzinfo else reported.replace(tzinfo=self.now.tzinfo)
+                if reported >= asked_utc:
+                    continue
+            wdays = self.policy.calendar.working_days_between(
+                self.policy.local_day(asked_utc), self.today
+            )
+            if wdays < self.rules.long_term_escalate_after_working_days:
+                continue
+            task = tasks[task_id]
+            month = stage.split(":", 1)[1]
+            for supervisor in self.supervisors(task):
+                self.queue(
+                    kind="escalation",
+                    family="escalation",
+                    task_id=task_id,
+                    recipient=supervisor,
+                    stage=f"lt_esc:{month}",
+                    urgency=3001,
+                    text_key="notice.long_term_escalation",
+                    params=self.params(task, month=month, wdays=wdays),
+                )
+
+    def pending_lists(self) -> None:
+        tasks = self.load_due(
+            TASKS.c.status == TaskStatus.SUBMITTED.value, [Duty.OWNER, Duty.SUPERVISOR]
+        )
+        by_supervisor: dict[int, list[_DueTask]] = defaultdict(list)
+        for task in tasks:
+            for supervisor in self.supervisors(task):
+                by_supervisor[supervisor].append(task)
+        submitted = (
+            dict(
+                self.session.execute(
+                    sa.select(TASKS.c.id, TASKS.c.submitted_at).where(
+                        TASKS.c.id.in_([t.id for t in tasks])
+                    )
+                ).all()
+            )
+            if tasks
+            else {}
+        )
+        for supervisor, items in by_supervisor.items():
+            shown = items[:30]
+            lines = [
+                {
+                    "task_id": t.id,
+                    "title": t.title,
+                    "owners": [self.names.get(i, "?") for i in t.people.get(Duty.OWNER.value, [])],
+                    "submitted": self.policy.local_day(submitted[t.id]).isoformat()
+                    if submitted.get(t.id)
+                    else "",
+                }
+                for t in shown
+            ]
+            self.queue(
+                kind="pending_list",
+                family="pending_list",
+                task_id=None,
+                recipient=supervisor,
+                stage=f"pending:{self.today.isoformat()}",
+                urgency=0,
+                text_key="notice.pending_list",
+                params={
+                    "count": len(items),
+                    "items": lines,
+                    "more": max(len(items) - len(shown), 0),
+                },
+            )
+
+    def weekly_digest(self) -> None:
+        if self.today.weekday() < self.rules.weekly_digest_weekday:
+            return
+        year, week, _ = self.today.isocalendar()
+        stage = f"week:{year}-W{week:02d}"
+        from ledger.access import manages_filter
+
+        recipients = list(
+            self.session.exec(
+                select(Official).where(
+                    col(Official.role).in_(
+                        [
+                            OfficialRole.SUPERVISOR,
+                            OfficialRole.LEADER,
+                            OfficialRole.HEAD,
+                            OfficialRole.ADMIN,
+                        ]
+                    )
+                )
+            )
+        )
+        unbound = list(
+            self.session.exec(
+                select(Official.name)
+                .where(col(Official.chat_id).is_(None))
+                .order_by(col(Official.name))
+                .limit(40)
+            )
+        )
+        base = {"week": stage.split(":", 1)[1], "unbound": unbound}
+        for person in recipients:
+            scope = (
+                None
+                if person.role in (OfficialRole.SUPERVISOR, OfficialRole.ADMIN)
+                else manages_filter(self.session, person)
+            )
+            self.queue(
+                kind="weekly_digest",
+                family="weekly_digest",
+                task_id=None,
+                recipient=person.id,
+                stage=stage,
+                urgency=0,
+                text_key="notice.weekly_digest",
+                params={**base, **self.digest_figures(scope)},
+            )
+        groups = list(self.session.exec(select(GroupSubscription)))
+        if groups:
+            figures = self.digest_figures(None)
+            for group in groups:
+                self.queue(
+                    kind="weekly_digest",
+                    family="weekly_digest",
+                    task_id=None,
+                    recipient=None,
+                    chat_id=group.chat_id,
+                    stage=stage,
+                    urgency=0,
+                    text_key="notice.weekly_digest",
+                    params={**base, **figures},
+                )
+
+    def digest_figures(self, scope: Any) -> dict[str, Any]:
+        figures: dict[str, Any] = light_counts(
+            self.session, today=self.today, yellow_days=self.rules.yellow_days, scope=scope
+        )
+        figures.update(weekly_changes(self.session, today=self.today, now=self.now, scope=scope))
+        condition = sa.and_(
+            TASKS.c.status.in_(OPEN),
+            TASKS.c.kind != TaskKind.LONG_TERM.value,
+            TASKS.c.deadline < self.today,
+        )
+        if scope is not None:
+            condition = sa.and_(condition, scope)
+        red = (
+            self.session.execute(
+                sa.select(TASKS.c.id)
+                .where(condition)
+                .order_by(TASKS.c.deadline, TASKS.c.id)
+                .limit(10)
+            )
+            .scalars()
+            .all()
+        )
+        items = self.load_due(TASKS.c.id.in_(list(red)), [Duty.OWNER]) if red else []
+        figures["red_items"] = [
+            {
+                "task_id": t.id,
+                "title": t.title,
+                "owners": [self.names.get(i, "?") for i in t.people.get(Duty.OWNER.value, [])],
+                "overdue": (self.today - t.deadline).days if t.deadline else 0,
+            }
+            for t in sorted(items, key=lambda t: (t.deadline or self.today, t.id))
+        ]
+        return figures
+
+    def cover_superseded(self) -> int:
+        """Pending notices overtaken by a more urgent one for the same task and person."""
+        later = OUTBOX.alias("later")
+        ids = sorted(self.touched)
+        covered = 0
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            result: Any = self.session.execute(
+                OUTBOX.update()
+                .where(
+                    OUTBOX.c.status == OutboxStatus.PENDING.value,
+                    OUTBOX.c.task_id.in_(chunk),
+                    OUTBOX.c.family.in_(SUPERSEDING_FAMILIES),
+                    sa.exists().where(
+                        later.c.task_id == OUTBOX.c.task_id,
+                        later.c.recipient_id == OUTBOX.c.recipient_id,
+                        later.c.family == OUTBOX.c.family,
+                        later.c.urgency > OUTBOX.c.urgency,
+                    ),
+                )
+                .values(status=OutboxStatus.COVERED.value, last_error="superseded")
+            )
+            covered += max(result.rowcount or 0, 0)
+        return covered
+
+
+def sweep(
+    *, session: Session, now: datetime, policy: SweepPolicy, scheduled: bool = True
+) -> SweepResult:
+    """One sweep as of `now`: queue every notice due, record the run. The caller commits."""
+    today = policy.local_day(now)
+    run = SweepRun(as_of=now, scheduled=scheduled, started_at=now)
+    session.add(run)
+    session.flush()
+    result = SweepResult(
+        as_of=now, today=today, sweep_id=run.id, working_day=policy.calendar.is_working_day(today)
+    )
+    if result.working_day:
+        work = _Sweep(session, now, policy, run)
+        work.upcoming()
+        work.overdue()
+        work.long_term()
+        work.pending_lists()
+        work.weekly_digest()
+        insert_ignore(session, work.rows)
+        result.covered = work.cover_superseded()
+        result.escalated = work.escalated
+        for kind, count in session.execute(
+            sa.select(OUTBOX.c.kind, sa.func.count())
+            .where(OUTBOX.c.sweep_id == run.id)
+            .group_by(OUTBOX.c.kind)
+        ):
+            result.by_kind[kind] = count
+        result.queued = sum(result.by_kind.values())
+    run.completed_at = now
+    run.queued = result.queued
+    run.covered = result.covered
+    session.add(run)
+    session.flush()
+    log.info(
+        "sweep as_of=%s working_day=%s queued=%s covered=%s escalated=%s",
+        now.isoformat(),
+        result.working_day,
+        result.queued,
+        result.covered,
+        result.escalated,
+    )
+    return result

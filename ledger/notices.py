@@ -1,0 +1,244 @@
+"""Rendering outbox rows into text and abstract buttons, per recipient language.
+
+Pure: the demo prints these, the bot turns the buttons into Telegram keyboards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.i18n import register, render
+
+
+@dataclass(frozen=True)
+class Button:
+    """An action on a task; the bot encodes it as callback data and verifies it on return."""
+
+    label_key: str
+    action: str
+    target: int
+    arg: str = ""
+
+
+@dataclass
+class Notice:
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+
+
+TASK_BUTTONS = [
+    [Button("btn.done", "done", 0), Button("btn.progress", "progress", 0)],
+    [Button("btn.extend", "extend", 0), Button("btn.details", "details", 0)],
+]
+REVIEW_BUTTONS = [[Button("btn.approve", "approve", 0), Button("btn.reject", "reject", 0)]]
+EXTENSION_BUTTONS = [[Button("btn.ext_yes", "ext_yes", 0), Button("btn.ext_no", "ext_no", 0)]]
+
+# which buttons follow each kind of notice, bound to the task (or request) id at render time
+BUTTONS_FOR_KIND: dict[str, list[list[Button]]] = {
+    "reminder": TASK_BUTTONS,
+    "long_term_request": [
+        [Button("btn.progress", "progress", 0), Button("btn.details", "details", 0)]
+    ],
+    "nudge": TASK_BUTTONS,
+    "rejected": TASK_BUTTONS,
+    "reopened": TASK_BUTTONS,
+    "submitted": REVIEW_BUTTONS,
+    "extension_requested": EXTENSION_BUTTONS,
+}
+
+register(
+    "zh",
+    {
+        "btn.done": "✅ 已完成",
+        "btn.progress": "📝 报进展",
+        "btn.extend": "⏳ 申请延期",
+        "btn.details": "详情",
+        "btn.approve": "✔ 销号",
+        "btn.reject": "✖ 退回",
+        "btn.ext_yes": "✔ 批准延期",
+        "btn.ext_no": "✖ 不批准",
+        "notice.head": "{icon} #{task_id}（序号{ref}）{title}",
+        "notice.reminder.owner": "{head}\n整改时限：{deadline}，{days}。\n请按期完成；完成后直接回复本消息“已完成”并附佐证材料，或点下方按钮。",
+        "notice.reminder.leader": "{head}\n【分管任务提醒】责任人：{owners}\n整改时限：{deadline}，{days}。请督促按期完成。",
+        "notice.reminder.overdue": "{head}\n【逾期提醒】整改时限 {deadline}，已逾期{overdue}天（{wdays}个工作日）。\n请尽快完成整改，或回复本消息说明进展。",
+        "notice.escalation.1": "{head}\n【督办】责任人 {owners} 的任务已逾期{overdue}天（{wdays}个工作日），整改时限 {deadline}。\n可发送 /remind {task_id} 一键催办。",
+        "notice.escalation.2": "{head}\n【督办·第二级】逾期已超过{threshold}个工作日（{wdays}个工作日），责任人 {owners}，牵头单位 {lead_unit}。请约谈督促整改。",
+        "notice.escalation.unreachable": "{head}\n【无法送达】{name} 已屏蔽机器人或无法联系，提醒未能送达，请线下督办。",
+        "notice.escalation.dead": "{head}\n【发送失败】发给 {name} 的提醒多次发送失败（{error}），请线下联系。",
+        "notice.long_term_request": "{head}\n【长期坚持·月度报告】请报告本月（{month}）整改进展：直接回复本消息，或点“报进展”。",
+        "notice.long_term_escalation": "{head}\n【督办】长期坚持任务 {month} 的进展报告已{wdays}个工作日未提交，责任人 {owners}。",
+        "notice.pending_list": "【待销号清单】{count} 项整改任务等待您验收销号：\n{lines}\n发送 /pending 逐项销号或退回。",
+        "notice.pending_line": "• #{task_id} {title}（{owners}，{submitted}提交）",
+        "notice.weekly_digest": "【一周一调度】{week}\n共 {total} 项：🔴 {red}  🟡 {yellow}  🟢 {green}  🔵 {blue}  ✅ {closed}\n状态：未启动 {not_started}，推进中 {in_progress}，待销号 {submitted}，已销号 {closed}\n本周变化：新销号 {new_closed}，新提交 {new_submitted}，新逾期 {new_overdue}\n{red_list}{unbound}",
+        "notice.digest_red_title": "红灯清单：\n",
+        "notice.digest_red_line": "🔴 #{task_id} {title}（{owners}，逾期{overdue}天）\n",
+        "notice.digest_unbound": "尚未绑定机器人的人员（提醒暂存，绑定后送达）：{names}\n",
+        "notice.more": "……另有 {count} 项",
+        "notice.submitted": "{head}\n【提交销号】{by} 报告已完成：{note}\n请验收：点“销号”或“退回”。",
+        "notice.verified": "{head}\n【已销号】{by} 已验收销号。{opinion}",
+        "notice.rejected": "{head}\n【退回】{by} 退回了销号申请，理由：{reason}\n请继续整改后再次提交。",
+        "notice.long_term": "{head}\n【转为长期坚持】{by}：{reason}\n今后每月报告进展。",
+        "notice.reopened": "{head}\n【回头看·重新整改】{by} 重新打开了该任务，理由：{reason}",
+        "notice.extension_requested": "{head}\n【延期申请】{by} 申请将整改时限由 {old} 延至 {new}，理由：{reason}",
+        "notice.extension_approved": "{head}\n【延期已批准】新的整改时限：{new}。{note}",
+        "notice.extension_rejected": "{head}\n【延期未批准】整改时限不变。{note}",
+        "notice.nudge": "{head}\n【催办】{by} 提醒您尽快推进并报告进展。整改时限：{deadline}，{days}。",
+        "notice.digest": "【整改提醒汇总】您有 {count} 项任务需要关注：\n{lines}\n点下方按钮处理对应任务；回复本消息时请先选择任务。",
+        "notice.digest_line": "{icon} #{task_id} {title}：{days}",
+    },
+)
+register(
+    "en",
+    {
+        "btn.done": "✅ Done",
+        "btn.progress": "📝 Progress",
+        "btn.extend": "⏳ Extension",
+        "btn.details": "Details",
+        "btn.approve": "✔ Close",
+        "btn.reject": "✖ Reject",
+        "btn.ext_yes": "✔ Approve",
+        "btn.ext_no": "✖ Refuse",
+        "notice.head": "{icon} #{task_id} (ref {ref}) {title}",
+        "notice.reminder.owner": "{head}\nDeadline: {deadline}, {days}.\nReply “done” to this message with evidence when finished, or use the buttons.",
+        "notice.reminder.leader": "{head}\n[Task you lead] Owner: {owners}\nDeadline: {deadline}, {days}.",
+        "notice.reminder.overdue": "{head}\n[Overdue] Deadline {deadline}, {overdue} days overdue ({wdays} working days).",
+        "notice.escalation.1": "{head}\n[Escalation] {owners}'s task is {overdue} days overdue ({wdays} working days). /remind {task_id} to nudge.",
+        "notice.escalation.2": "{head}\n[Escalation, level 2] Overdue more than {threshold} working days ({wdays}); owner {owners}, lead unit {lead_unit}.",
+        "notice.escalation.unreachable": "{head}\n[Unreachable] {name} blocked the bot or cannot be reached; follow up offline.",
+        "notice.escalation.dead": "{head}\n[Delivery failed] A reminder to {name} failed repeatedly ({error}); follow up offline.",
+        "notice.long_term_request": "{head}\n[Long-term, monthly report] Please report this month's ({month}) progress by replying.",
+        "notice.long_term_escalation": "{head}\n[Escalation] The {month} report on this long-term task is {wdays} working days late; owner {owners}.",
+        "notice.pending_list": "[Awaiting verification] {count} tasks await your verification:\n{lines}\nSend /pending to close or reject them.",
+        "notice.pending_line": "• #{task_id} {title} ({owners}, submitted {submitted})",
+        "notice.weekly_digest": "[Weekly digest] {week}\n{total} tasks: 🔴 {red}  🟡 {yellow}  🟢 {green}  🔵 {blue}  ✅ {closed}\nNot started {not_started}, in progress {in_progress}, awaiting verification {submitted}, closed {closed}\nThis week: closed {new_closed}, submitted {new_submitted}, newly overdue {new_overdue}\n{red_list}{unbound}",
+        "notice.digest_red_title": "Red list:\n",
+        "notice.digest_red_line": "🔴 #{task_id} {title} ({owners}, {overdue} days overdue)\n",
+        "notice.digest_unbound": "Not yet bound (their notices wait): {names}\n",
+        "notice.more": "…and {count} more",
+        "notice.submitted": "{head}\n[Submitted] {by} reports it done: {note}\nClose or reject it.",
+        "notice.verified": "{head}\n[Closed] {by} verified and closed it. {opinion}",
+        "notice.rejected": "{head}\n[Rejected] {by} sent it back: {reason}",
+        "notice.long_term": "{head}\n[Now long-term] {by}: {reason}",
+        "notice.reopened": "{head}\n[Reopened] {by}: {reason}",
+        "notice.extension_requested": "{head}\n[Extension request] {by} asks to move the deadline from {old} to {new}: {reason}",
+        "notice.extension_approved": "{head}\n[Extension approved] New deadline: {new}. {note}",
+        "notice.extension_rejected": "{head}\n[Extension refused] The deadline stays. {note}",
+        "notice.nudge": "{head}\n[Nudge] {by} asks you to move this forward. Deadline: {deadline}, {days}.",
+        "notice.digest": "[Reminder digest] {count} tasks need attention:\n{lines}\nUse the buttons; to reply, pick a task first.",
+        "notice.digest_line": "{icon} #{task_id} {title}: {days}",
+    },
+)
+
+ICONS = {"red": "🔴", "yellow": "🟡", "green": "🟢", "blue": "🔵", "closed": "✅"}
+
+
+def days_phrase(params: dict[str, Any], lang: str) -> str:
+    if params.get("deadline") in (None, ""):
+        return render("deadline.none", lang)
+    left = int(params.get("days_left", 0))
+    if left > 0:
+        return render("days.left", lang, days=left)
+    if left == 0:
+        return render("days.today", lang)
+    return render("days.overdue", lang, days=-left)
+
+
+def _head(params: dict[str, Any], lang: str) -> str:
+    return render(
+        "notice.head",
+        lang,
+        icon=ICONS.get(str(params.get("light", "")), "📌"),
+        task_id=params.get("task_id"),
+        ref=params.get("ref", ""),
+        title=params.get("title", ""),
+    )
+
+
+def _names(value: Any) -> str:
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value) or "—"
+    return str(value or "—")
+
+
+def bind_buttons(template: list[list[Button]], target: int) -> list[list[Button]]:
+    return [[Button(b.label_key, b.action, target, b.arg) for b in row] for row in template]
+
+
+def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -> Notice:
+    """The text and buttons for one outbox row."""
+    values: dict[str, Any] = dict(params)
+    values["head"] = _head(params, lang)
+    values["days"] = days_phrase(params, lang)
+    values["owners"] = _names(params.get("owners"))
+    if kind == "pending_list":
+        lines = [
+            render("notice.pending_line", lang, **item, owners=_names(item.get("owners")))
+            for item in params.get("items", [])
+        ]
+        if params.get("more"):
+            lines.append(render("notice.more", lang, count=params["more"]))
+        values["lines"] = "\n".join(lines)
+    if kind == "weekly_digest":
+        red = params.get("red_items", [])
+        red_list = ""
+        if red:
+            red_list = render("notice.digest_red_title", lang) + "".join(
+                render("notice.digest_red_line", lang, **item, owners=_names(item.get("owners")))
+                for item in red
+            )
+        values["red_list"] = red_list
+        unbound = params.get("unbound", [])
+        values["unbound"] = (
+            render("notice.digest_unbound", lang, names=_names(unbound)) if unbound else ""
+        )
+    text = render(text_key, lang, **values).rstrip()
+    target = int(params.get("request_id") or params.get("task_id") or 0)
+    buttons = bind_buttons(BUTTONS_FOR_KIND.get(kind, []), target) if target else []
+    return Notice(text=text, buttons=buttons)
+
+
+def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
+    """Several reminders for one person in one sweep: one message, a line and buttons per task."""
+    lines = [
+        render(
+            "notice.digest_line",
+            lang,
+            icon=ICONS.get(str(p.get("light")), "📌"),
+            task_id=p.get("task_id"),
+            title=p.get("title", ""),
+            days=days_phrase(p, lang),
+        )
+        for p in items
+    ]
+    buttons = [
+        [
+            Button("btn.done", "done", int(p["task_id"]), str(p["task_id"])),
+            Button("btn.progress", "progress", int(p["task_id"]), str(p["task_id"])),
+            Button("btn.details", "details", int(p["task_id"]), str(p["task_id"])),
+        ]
+        for p in items
+    ]
+    text = render("notice.digest", lang, count=len(items), lines="\n".join(lines))
+    return Notice(text=text, buttons=buttons)
+
+
+def task_params(task: Any, today: Any, yellow_days: int) -> dict[str, Any]:
+    """What every task notice shows: id, ref, title, deadline, days left and light."""
+    from ledger.lights import traffic_light
+
+    light = traffic_light(
+        status=task.status,
+        kind=task.kind,
+        deadline=task.deadline,
+        today=today,
+        yellow_days=yellow_days,
+    )
+    return {
+        "task_id": task.id,
+        "ref": task.ref,
+        "title": task.title,
+        "deadline": task.deadline.isoformat() if task.deadline else "",
+        "days_left": (task.deadline - today).days if task.deadline else 0,
+        "light": light.value,
+    }
