@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show what would be queued; write nothing"
     )
 
+    p = sub.add_parser("run", help="run the Telegram bot, the scheduler and the dispatcher")
+    p.add_argument(
+        "--webhook", action="store_true", help="webhook mode (needs telegram.webhook_url)"
+    )
+
     p = sub.add_parser("demo", help="run the sample ledger end to end (no token needed)")
     p.add_argument("--days", type=int, default=45, help="how many days to simulate")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
@@ -300,6 +305,41 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(app: App, args: argparse.Namespace) -> int:
+    from bot.app import build_application
+
+    token = app.settings.telegram.resolved_token()
+    if not token:
+        raise CliError(
+            "没有设置机器人令牌 (no bot token): set LEDGERBOT_TELEGRAM__TOKEN or "
+            "LEDGERBOT_TELEGRAM__TOKEN_FILE. To try ledgerbot without Telegram, run `ledgerbot demo`."
+        )
+    logging.getLogger().setLevel(app.settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the token in URLs
+    application = build_application(
+        app.settings,
+        app.engine,
+        token=token,
+        clock=app.clock,
+        with_scheduler=True,
+        with_dispatcher=True,
+    )
+    telegram = app.settings.telegram
+    if args.webhook or telegram.webhook_url:
+        if not telegram.webhook_url:
+            raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL")
+        secret = telegram.webhook_secret.get_secret_value() if telegram.webhook_secret else None
+        application.run_webhook(
+            listen=telegram.webhook_listen,
+            port=telegram.webhook_port,
+            webhook_url=telegram.webhook_url,
+            secret_token=secret,
+        )
+    else:
+        application.run_polling()
+    return 0
+
+
 def cmd_demo(app: App, args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
@@ -314,6 +354,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "officials": cmd_officials,
     "invite": cmd_invite,
     "sweep": cmd_sweep,
+    "run": cmd_run,
     "demo": cmd_demo,
 }
 

@@ -173,7 +173,7 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
     values["owners"] = _names(params.get("owners"))
     if kind == "pending_list":
         lines = [
-            render("notice.pending_line", lang, **item, owners=_names(item.get("owners")))
+            render("notice.pending_line", lang, **{**item, "owners": _names(item.get("owners"))})
             for item in params.get("items", [])
         ]
         if params.get("more"):
@@ -184,7 +184,9 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
         red_list = ""
         if red:
             red_list = render("notice.digest_red_title", lang) + "".join(
-                render("notice.digest_red_line", lang, **item, owners=_names(item.get("owners")))
+                render(
+                    "notice.digest_red_line", lang, **{**item, "owners": _names(item.get("owners"))}
+                )
                 for item in red
             )
         values["red_list"] = red_list

@@ -141,3 +141,47 @@ def notify(
         for person in recipients
     ]
     return insert_ignore(session, rows)
+
+
+def record_sent(
+    session: Session,
+    *,
+    kind: str,
+    chat_id: int,
+    message_id: int,
+    now: datetime,
+    recipient_id: int | None,
+    task_id: int | None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Remember a message the bot sent outside the outbox (a prompt) so a reply finds its task."""
+    insert_ignore(
+        session,
+        [
+            {
+                **outbox_row(
+                    kind=kind,
+                    text_key="",
+                    not_before=now,
+                    now=now,
+                    dedupe_key=f"{kind}:{chat_id}:{message_id}",
+                    recipient_id=recipient_id,
+                    chat_id=chat_id,
+                    task_id=task_id,
+                    params=params,
+                    status=OutboxStatus.SENT,
+                ),
+                "sent_message_id": message_id,
+                "sent_at": now,
+            }
+        ],
+    )
+
+
+def find_sent(session: Session, chat_id: int, message_id: int) -> Outbox | None:
+    """The outbox row behind a message in a chat: a reminder, a digest or a prompt."""
+    return session.exec(
+        select(Outbox)
+        .where(Outbox.chat_id == chat_id, Outbox.sent_message_id == message_id)
+        .order_by(Outbox.id)  # type: ignore[arg-type]
+    ).first()

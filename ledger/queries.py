@@ -35,6 +35,7 @@ class TaskView:
     light: Light
     days_overdue: int
     days_left: int | None
+    today: date
     owners: list[str] = field(default_factory=list)
     leaders: list[str] = field(default_factory=list)
     supervisors: list[str] = field(default_factory=list)
@@ -153,6 +154,7 @@ def list_tasks(
                 if task.status != TaskStatus.CLOSED
                 else 0,
                 days_left=days_left,
+                today=today,
                 owners=people[task.id][Duty.OWNER],
                 leaders=people[task.id][Duty.LEADER],
                 supervisors=people[task.id][Duty.SUPERVISOR],

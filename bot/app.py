@@ -1,0 +1,127 @@
+"""Building the python-telegram-bot Application: handlers, rate limits, scheduler, dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+import bot.messages  # noqa: F401  (registers the bot's phrases)
+from bot.dispatcher import Dispatcher
+from bot.handlers.core import Handlers
+from bot.services import BotServices
+from config import Settings
+from ledger.clock import Clock, SystemClock
+from ledger.i18n import render
+
+log = logging.getLogger(__name__)
+
+
+def build_application(
+    settings: Settings,
+    engine: Engine,
+    *,
+    token: str,
+    clock: Clock | None = None,
+    request: BaseRequest | None = None,
+    with_scheduler: bool = False,
+    with_dispatcher: bool = False,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot. Tests pass a recording `request`; `run` adds the scheduler and the dispatcher."""
+    services = BotServices(engine=engine, settings=settings, clock=clock or SystemClock())
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram.api_base_url)
+        .base_file_url(settings.telegram.file_base_url)
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=30,
+                overall_time_period=1,
+                group_max_rate=20,
+                group_time_period=60,
+                max_retries=0,
+            )
+        )
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
+    handlers = Handlers(services)
+    application.bot_data["services"] = services
+    add = application.add_handler
+    add(CommandHandler("start", handlers.start))
+    add(CommandHandler("help", handlers.help))
+    add(CommandHandler("lang", handlers.lang))
+    add(CommandHandler("mine", handlers.list_command("mine", managers=False)))
+    add(CommandHandler("task", handlers.task))
+    add(CommandHandler("done", handlers.done))
+    add(CommandHandler("progress", handlers.progress))
+    add(CommandHandler("extend", handlers.extend))
+    add(CommandHandler("overdue", handlers.list_command("overdue", managers=True)))
+    add(CommandHandler("due", handlers.list_command("due", managers=True)))
+    add(CommandHandler("pending", handlers.list_command("pending", managers=True)))
+    add(CommandHandler("owner", handlers.list_command("owner", managers=True)))
+    add(CommandHandler("approve", handlers.approve))
+    add(CommandHandler("reject", handlers.reject))
+    add(CommandHandler("stats", handlers.stats))
+    add(CommandHandler("remind", handlers.remind))
+    add(CommandHandler("export", handlers.export))
+    add(CommandHandler("subscribe", handlers.subscribe))
+    add(CallbackQueryHandler(handlers.button))
+    add(MessageHandler(filters.PHOTO | filters.Document.ALL, handlers.file))
+    add(MessageHandler(filters.COMMAND, handlers.unknown))
+    add(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text))
+    application.add_error_handler(on_error)
+
+    dispatcher = Dispatcher(application.bot, services)
+    application.bot_data["dispatcher"] = dispatcher
+
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        if with_scheduler:
+            from jobs.policy import SweepPolicy
+            from jobs.runner import SweepScheduler
+
+            scheduler = SweepScheduler(engine, SweepPolicy.from_settings(settings), services.clock)
+            app.bot_data["scheduler"] = scheduler
+            await scheduler.start()
+        if with_dispatcher:
+            app.bot_data["dispatch_task"] = asyncio.create_task(dispatcher.run_forever())
+
+    async def post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        dispatcher.stop()
+        task = app.bot_data.get("dispatch_task")
+        if task is not None:
+            await task  # finish the message in flight; the rest stays pending
+        scheduler = app.bot_data.get("scheduler")
+        if scheduler is not None:
+            scheduler.shutdown()
+
+    application.post_init = post_init
+    application.post_stop = post_stop
+    return application
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one error handler: log with the traceback first, then a short apology."""
+    log.error("update_failed", exc_info=context.error)
+    from telegram import Update
+
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(render("bot.error"))
+        except Exception:
+            log.exception("error_reply_failed")

@@ -1,0 +1,293 @@
+"""The outbox dispatcher: the only code that sends. Drains due rows in order, one at a time.
+
+A row is marked sent in the same transaction that records the Telegram message id, right after
+Telegram accepts it; a crash between the two can repeat at most the message in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+from telegram import Bot, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.render import keyboard, split_text
+from bot.services import BotServices
+from ledger.context import Actor, WorkContext
+from ledger.enums import OPEN_STATUSES, OutboxStatus, TaskStatus, Via
+from ledger.models import Official, Outbox, Task
+from ledger.notices import Notice, render_digest, render_notice, task_params
+from ledger.officials import mark_unreachable
+from ledger.outbox import notify, record_sent, supervisors_of
+
+log = logging.getLogger(__name__)
+
+# notices about a task that only make sense while it is still open
+OPEN_ONLY_KINDS = {"reminder", "escalation", "long_term_request", "nudge"}
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    covered: int = 0
+
+
+class Dispatcher:
+    def __init__(self, bot: Bot, services: BotServices) -> None:
+        self.bot = bot
+        self.svc = services
+        self.cfg = services.settings.telegram
+        self._last_private: dict[int, float] = {}
+        self._stopping = asyncio.Event()
+        self.stats = DispatchStats()
+        self.sleep = asyncio.sleep  # replaceable so tests need not wait for real
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run_forever(self) -> None:
+        """Poll the outbox until stopped; the message in flight is finished first."""
+        while not self._stopping.is_set():
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("dispatch_loop_error")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.cfg.dispatch_interval)
+
+    def due_rows(self, session: Session, limit: int) -> list[Outbox]:
+        now = self.svc.clock.now()
+        bound = select(Official.id).where(
+            col(Official.chat_id).is_not(None), col(Official.reachable).is_(True)
+        )
+        stmt = (
+            select(Outbox)
+            .where(
+                Outbox.status == OutboxStatus.PENDING,
+                col(Outbox.not_before) <= now,
+                col(Outbox.recipient_id).in_(bound)
+                | (col(Outbox.recipient_id).is_(None) & col(Outbox.chat_id).is_not(None)),
+            )
+            .order_by(col(Outbox.not_before), col(Outbox.id))
+            .limit(limit)
+        )
+        return list(session.exec(stmt))
+
+    async def drain(self, limit: int = 100) -> DispatchStats:
+        """Send everything due now (up to `limit` rows)."""
+        with self.svc.session() as session:
+            ids = [r.id for r in self.due_rows(session, limit)]
+        for row_id in ids:
+            if self._stopping.is_set():
+                break
+            await self.send_one(row_id)
+        return self.stats
+
+    async def send_one(self, row_id: int | None) -> None:
+        with self.svc.session() as session:
+            row = session.get(Outbox, row_id)
+            if row is None or row.status != OutboxStatus.PENDING:
+                return
+            recipient = session.get(Official, row.recipient_id) if row.recipient_id else None
+            chat_id = recipient.chat_id if recipient else row.chat_id
+            if chat_id is None:
+                return
+            if row.task_id is not None and row.kind in OPEN_ONLY_KINDS:
+                task = session.get(Task, row.task_id)
+                if task is None or task.status not in OPEN_STATUSES:
+                    row.status, row.last_error = OutboxStatus.COVERED, "task no longer open"
+                    session.add(row)
+                    session.commit()
+                    self.stats.covered += 1
+                    return
+            lang = recipient.language if recipient else "zh"
+            batch = self.batch_for(session, row)
+            if len(batch) > self.svc.settings.policy.digest_threshold:
+                notice = render_digest([r.params for r in batch], lang)
+            else:
+                batch = [row]
+                notice = render_notice(row.kind, row.text_key, row.params, lang)
+        try:
+            message = await self.deliver(chat_id, notice, lang, private=recipient is not None)
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+            log.warning("dispatch_retry_after row=%s seconds=%s", row_id, seconds)
+            await self.sleep(seconds)
+            self.stats.retried += 1
+            return  # still pending: the next drain sends it
+        except Forbidden as exc:
+            self.blocked([r.id for r in batch], str(exc))
+            return
+        except BadRequest as exc:
+            self.finish([r.id for r in batch], OutboxStatus.FAILED, error=str(exc))
+            self.stats.failed += 1
+            return
+        except (NetworkError, TelegramError) as exc:  # timeouts and 5xx are NetworkErrors
+            self.retry_later([r.id for r in batch], str(exc))
+            return
+        self.finish([r.id for r in batch], OutboxStatus.SENT, message=message, chat_id=chat_id)
+        self.stats.sent += 1
+
+    def batch_for(self, session: Session, row: Outbox) -> list[Outbox]:
+        """All pending reminders for this person from the same sweep (a digest if many)."""
+        if row.kind != "reminder" or row.sweep_id is None or row.recipient_id is None:
+            return [row]
+        return list(
+            session.exec(
+                select(Outbox)
+                .where(
+                    Outbox.sweep_id == row.sweep_id,
+                    Outbox.kind == "reminder",
+                    Outbox.recipient_id == row.recipient_id,
+                    Outbox.status == OutboxStatus.PENDING,
+                )
+                .order_by(col(Outbox.id))
+            )
+        )
+
+    async def deliver(self, chat_id: int, notice: Notice, lang: str, *, private: bool) -> Message:
+        chunks = split_text(notice.text)
+        message: Message | None = None
+        for index, chunk in enumerate(chunks):
+            if private:
+                await self.pace(chat_id)
+            markup = keyboard(notice.buttons, lang) if index == len(chunks) - 1 else None
+            message = await self.bot.send_message(chat_id=chat_id, text=chunk, reply_markup=markup)
+        assert message is not None
+        return message
+
+    async def pace(self, chat_id: int) -> None:
+        """At most one message per second to one private chat (Telegram's limit)."""
+        interval = self.cfg.private_chat_interval
+        last = self._last_private.get(chat_id)
+        if last is not None:
+            wait = interval - (time.monotonic() - last)
+            if wait > 0:
+                await self.sleep(wait)
+        self._last_private[chat_id] = time.monotonic()
+
+    def finish(
+        self,
+        ids: list[Any],
+        status: OutboxStatus,
+        *,
+        error: str = "",
+        message: Message | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        """Record the outcome; a digest's rows point to one task-less marker a reply can find."""
+        now = self.svc.clock.now()
+        digest = message is not None and len(ids) > 1
+        with self.svc.session() as session:
+            task_ids: list[int] = []
+            recipient_id: int | None = None
+            for row_id in ids:
+                row = session.get(Outbox, row_id)
+                if row is None:
+                    continue
+                row.status = status
+                row.attempts += 1
+                row.last_error = error[:500]
+                if message is not None:
+                    row.chat_id, row.sent_at = chat_id, now
+                    if digest:
+                        row.params = {**row.params, "digest_message_id": message.message_id}
+                    else:
+                        row.sent_message_id = message.message_id
+                if row.task_id is not None:
+                    task_ids.append(row.task_id)
+                recipient_id = row.recipient_id
+                session.add(row)
+            if digest and message is not None and chat_id is not None:
+                record_sent(
+                    session,
+                    kind="digest",
+                    chat_id=chat_id,
+                    message_id=message.message_id,
+                    now=now,
+                    recipient_id=recipient_id,
+                    task_id=None,
+                    params={"digest_task_ids": task_ids},
+                )
+            session.commit()
+
+    def retry_later(self, ids: list[Any], error: str) -> None:
+        now = self.svc.clock.now()
+        cfg = self.cfg
+        with self.svc.session() as session:
+            for row_id in ids:
+                row = session.get(Outbox, row_id)
+                if row is None:
+                    continue
+                row.attempts += 1
+                row.last_error = error[:500]
+                if row.attempts >= cfg.max_attempts:
+                    row.status = OutboxStatus.DEAD
+                    self.tell_supervisor(session, row, "notice.escalation.dead", error)
+                else:
+                    row.not_before = now + timedelta(
+                        seconds=cfg.retry_base_seconds * 2 ** (row.attempts - 1)
+                    )
+                    self.stats.retried += 1
+                session.add(row)
+            session.commit()
+
+    def blocked(self, ids: list[Any], error: str) -> None:
+        """The user blocked the bot: unreachable, and the supervisor hears of the item."""
+        with self.svc.session() as session:
+            ctx = WorkContext(
+                session=session,
+                now=self.svc.clock.now(),
+                actor=Actor(via=Via.SCHEDULER),
+                settings=self.svc.settings,
+            )
+            for row_id in ids:
+                row = session.get(Outbox, row_id)
+                if row is None:
+                    continue
+                row.status, row.last_error = OutboxStatus.FAILED, error[:500]
+                row.attempts += 1
+                session.add(row)
+                official = session.get(Official, row.recipient_id) if row.recipient_id else None
+                if official is not None:
+                    mark_unreachable(ctx, official, error)
+                self.tell_supervisor(session, row, "notice.escalation.unreachable", error)
+            session.commit()
+        self.stats.failed += 1
+
+    def tell_supervisor(self, session: Session, row: Outbox, text_key: str, error: str) -> None:
+        if row.task_id is None or row.kind in ("escalation",):
+            return
+        task = session.get(Task, row.task_id)
+        if task is None or task.status == TaskStatus.CLOSED:
+            return
+        official = session.get(Official, row.recipient_id) if row.recipient_id else None
+        settings = self.svc.settings
+        now = self.svc.clock.now()
+        today = now.astimezone(settings.zone).date()
+        people = [p for p in supervisors_of(session, row.task_id) if p.id != row.recipient_id]
+        notify(
+            session,
+            recipients=people,
+            kind="escalation",
+            task_id=row.task_id,
+            text_key=text_key,
+            now=now,
+            zone=settings.zone,
+            quiet=None,
+            params={
+                **task_params(task, today, settings.policy.yellow_days),
+                "name": official.name if official else "?",
+                "error": error[:100],
+            },
+        )

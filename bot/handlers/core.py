@@ -1,0 +1,879 @@
+"""Handlers: parse the update, call one ledger service, render the answer. Thin on purpose."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import re
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.render import (
+    MANAGER_ROLES,
+    keyboard,
+    main_keyboard,
+    page_keyboard,
+    split_text,
+    task_line,
+)
+from bot.services import BotServices
+from ledger import lifecycle
+from ledger.access import manages_filter, require_owner, require_supervisor, require_view
+from ledger.context import WorkContext
+from ledger.dates import parse_date
+from ledger.enums import OfficialRole
+from ledger.errors import InvalidInput, LedgerError, NotAllowed
+from ledger.exporter import export_ledger
+from ledger.i18n import render
+from ledger.models import GroupSubscription
+from ledger.notices import TASK_BUTTONS, bind_buttons
+from ledger.officials import find_official, redeem_invite, set_language
+from ledger.outbox import find_sent, record_sent
+from ledger.queries import (
+    TaskFilter,
+    count_tasks,
+    history,
+    list_tasks,
+    stats,
+    task_view,
+)
+from ledger.texts import LIGHT_ICON, days_text, deadline_text
+
+log = logging.getLogger(__name__)
+
+DONE_WORDS = ("已完成整改", "整改完成", "已整改", "已完成", "完成", "done", "finished", "completed")
+MAX_INPUT = 2000
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def split_done(text: str) -> tuple[bool, str]:
+    """'已完成，方案已印发' -> (True, '方案已印发'); anything else -> (False, text)."""
+    stripped = text.strip()
+    lowered = stripped.lower()
+    for word in DONE_WORDS:
+        if lowered.startswith(word):
+            rest = stripped[len(word) :].lstrip(" ,，.。:：;；!！-—")
+            return True, rest
+    return False, stripped
+
+
+class Handlers:
+    def __init__(self, services: BotServices) -> None:
+        self.svc = services
+
+    # --- plumbing ------------------------------------------------------------------------
+    async def answer(self, update: Update, text: str, **kwargs: Any) -> Message | None:
+        message = update.effective_message
+        if message is None:
+            return None
+        sent = None
+        chunks = split_text(text)
+        for index, chunk in enumerate(chunks):
+            extra = kwargs if index == len(chunks) - 1 else {}
+            sent = await message.reply_text(chunk, **extra)
+        return sent
+
+    def is_group(self, update: Update) -> bool:
+        chat = update.effective_chat
+        return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+    async def guarded(
+        self, update: Update, work: Callable[[WorkContext], Any], *, managers_only: bool = False
+    ) -> None:
+        """Run `work` as the sender; unbound users learn nothing; domain errors become replies."""
+        user = update.effective_user
+        with self.svc.work(user.id if user else None) as ctx:
+            official = ctx.actor.official
+            if official is None:
+                if not self.is_group(update):
+                    await self.answer(update, render("bot.unbound"))
+                return
+            if self.is_group(update) and official.role not in MANAGER_ROLES:
+                return  # in groups only supervisors and leaders are answered
+            if managers_only and official.role not in MANAGER_ROLES:
+                await self.answer(update, render("bot.not_for_you", official.language))
+                return
+            try:
+                await work(ctx)
+            except LedgerError as exc:
+                ctx.session.rollback()
+                await self.answer(update, exc.text(official.language))
+
+    @staticmethod
+    def task_id(arg: str, lang: str) -> int:
+        cleaned = arg.lstrip("#")
+        if not cleaned.isdigit() or len(cleaned) > 9:
+            raise InvalidInput("error.input", detail=render("bot.bad_id", lang))
+        return int(cleaned)
+
+    @staticmethod
+    def usage(lang: str, text: str) -> InvalidInput:
+        return InvalidInput("error.input", detail=render("bot.usage", lang, usage=text))
+
+    @staticmethod
+    def check_length(text: str, lang: str) -> str:
+        if len(text) > MAX_INPUT:
+            raise InvalidInput(
+                "error.input",
+                detail=render("bot.too_long", lang, length=len(text), limit=MAX_INPUT),
+            )
+        return text
+
+    # --- binding and help ----------------------------------------------------------------
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Bind with an invite code, or greet."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        args = context.args or []
+        if args and chat.type == ChatType.PRIVATE:
+            with self.svc.work(user.id) as ctx:
+                result = redeem_invite(ctx, args[0][:64], telegram_user_id=user.id, chat_id=chat.id)
+                if result.error is not None or result.official is None:
+                    error = result.error or LedgerError("error.invite_unknown")
+                    await self.answer(update, error.text("zh"))
+                    return
+                official = result.official
+                queued = (
+                    render("bot.bound_queued", official.language, count=result.queued)
+                    if result.queued
+                    else ""
+                )
+                await self.answer(
+                    update,
+                    render(
+                        "bot.bound",
+                        official.language,
+                        name=official.name,
+                        role=render(f"orole.{official.role}", official.language),
+                        queued=queued,
+                    ),
+                    reply_markup=main_keyboard(official),
+                )
+            return
+
+        async def greet(ctx: WorkContext) -> None:
+            assert ctx.actor.official is not None
+            await self.answer(
+                update,
+                render("bot.welcome", ctx.actor.lang, name=ctx.actor.official.name),
+                reply_markup=main_keyboard(ctx.actor.official),
+            )
+
+        await self.guarded(update, greet)
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Usage in the user's language; managers see their commands too."""
+
+        async def work(ctx: WorkContext) -> None:
+            assert ctx.actor.official is not None
+            text = render("bot.help.owner", ctx.actor.lang)
+            if ctx.actor.official.role in MANAGER_ROLES:
+                text += render("bot.help.manager", ctx.actor.lang)
+            await self.answer(update, text, reply_markup=main_keyboard(ctx.actor.official))
+
+        await self.guarded(update, work)
+
+    async def lang(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/lang zh|en"""
+
+        async def work(ctx: WorkContext) -> None:
+            assert ctx.actor.official is not None
+            args = context.args or []
+            if len(args) != 1 or args[0] not in ("zh", "en"):
+                raise self.usage(ctx.actor.lang, "/lang zh|en")
+            set_language(ctx, ctx.actor.official, args[0])
+            await self.answer(
+                update,
+                render("bot.lang_set", args[0]),
+                reply_markup=main_keyboard(ctx.actor.official),
+            )
+
+        await self.guarded(update, work)
+
+    async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Unknown commands get usage, never silence."""
+
+        async def work(ctx: WorkContext) -> None:
+            await self.answer(update, render("bot.unknown_command", ctx.actor.lang))
+
+        await self.guarded(update, work)
+
+    # --- lists ---------------------------------------------------------------------------
+    async def send_list(
+        self,
+        update: Update,
+        ctx: WorkContext,
+        list_name: str,
+        flt: TaskFilter,
+        title: str,
+        page: int = 1,
+        arg: str = "",
+        *,
+        edit: bool = False,
+        order: str = "deadline",
+        with_owner: bool = False,
+    ) -> None:
+        size = ctx.settings.policy.page_size
+        total = count_tasks(ctx.session, flt, ctx.today)
+        lang = ctx.actor.lang
+        if total == 0:
+            text, markup = render("bot.no_tasks", lang), None
+        else:
+            pages = max(1, math.ceil(total / size))
+            page = min(max(page, 1), pages)
+            views = list_tasks(
+                ctx.session,
+                flt,
+                today=ctx.today,
+                yellow_days=ctx.settings.policy.yellow_days,
+                order=order,
+                limit=size,
+                offset=(page - 1) * size,
+            )
+            lines = [task_line(v, lang, with_owner=with_owner) for v in views]
+            text = (
+                render("bot.list_title", lang, title=title, total=total, page=page, pages=pages)
+                + "\n"
+                + "\n".join(lines)
+            )
+            nav = page_keyboard(list_name, page, pages, arg)
+            markup = InlineKeyboardMarkup([nav]) if nav else None
+        query = update.callback_query
+        if edit and query is not None and query.message is not None:
+            await query.edit_message_text(text, reply_markup=markup)
+        else:
+            await self.answer(update, text, reply_markup=markup)
+
+    def list_spec(self, ctx: WorkContext, name: str, arg: str) -> tuple[TaskFilter, str, str, bool]:
+        official = ctx.actor.official
+        assert official is not None
+        lang = ctx.actor.lang
+        if name == "mine":
+            return (
+                TaskFilter(owner_name=official.name, open_only=True),
+                render("bot.title.mine", lang),
+                "deadline",
+                False,
+            )
+        if official.role not in MANAGER_ROLES:
+            raise NotAllowed(why=render("bot.not_for_you", lang))
+        scope = manages_filter(ctx.session, official)
+        if name == "overdue":
+            return (
+                TaskFilter(overdue=True, scope=scope),
+                render("bot.title.overdue", lang),
+                "overdue",
+                True,
+            )
+        if name == "due":
+            days = int(arg or 7)
+            return (
+                TaskFilter(due_within_days=days, scope=scope),
+                render("bot.title.due", lang, days=days),
+                "deadline",
+                True,
+            )
+        if name == "pending":
+            return (
+                TaskFilter(awaiting_verification=True, scope=scope),
+                render("bot.title.pending", lang),
+                "deadline",
+                True,
+            )
+        if name == "owner":
+            target = find_official(ctx.session, arg)
+            if target is None:
+                raise InvalidInput("error.official_unknown", name=arg)
+            return (
+                TaskFilter(owner_name=target.name, open_only=True, scope=scope),
+                render("bot.title.owner", lang, name=target.name),
+                "deadline",
+                True,
+            )
+        raise InvalidInput("error.input", detail=render("bot.button_stale", lang))
+
+    def list_command(self, name: str, *, managers: bool) -> Handler:
+        async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            async def work(ctx: WorkContext) -> None:
+                args = context.args or []
+                arg = ""
+                if name == "due" and args:
+                    if not args[0].isdigit() or int(args[0]) > 366:
+                        raise self.usage(ctx.actor.lang, "/due [天数]")
+                    arg = args[0]
+                if name == "owner":
+                    if not args:
+                        raise self.usage(ctx.actor.lang, "/owner 姓名")
+                    arg = " ".join(args)[:50]
+                flt, title, order, with_owner = self.list_spec(ctx, name, arg)
+                await self.send_list(
+                    update, ctx, name, flt, title, 1, arg, order=order, with_owner=with_owner
+                )
+                if name == "pending":
+                    await self.pending_buttons(update, ctx, flt)
+
+            await self.guarded(update, work, managers_only=managers)
+
+        handler.__doc__ = f"/{name}: a paged list."
+        return handler
+
+    async def pending_buttons(self, update: Update, ctx: WorkContext, flt: TaskFilter) -> None:
+        """Each awaiting item with ✔ 销号 / ✖ 退回 buttons (first page only)."""
+        views = list_tasks(
+            ctx.session,
+            flt,
+            today=ctx.today,
+            yellow_days=ctx.settings.policy.yellow_days,
+            order="deadline",
+            limit=ctx.settings.policy.page_size,
+        )
+        rows = [
+            [
+                InlineKeyboardButton(f"✔ #{v.id}", callback_data=f"a:approve:{v.id}"),
+                InlineKeyboardButton(f"✖ #{v.id}", callback_data=f"a:reject:{v.id}"),
+            ]
+            for v in views
+        ]
+        if rows:
+            lines = [f"#{v.id} {v.task.title}：{v.task.completion_note or '—'}" for v in views]
+            await self.answer(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+
+    # --- task details and actions --------------------------------------------------------
+    def detail_text(self, ctx: WorkContext, task_id: int) -> str:
+        task = lifecycle.get_task(ctx, task_id)
+        require_view(ctx, task)
+        view = task_view(
+            ctx.session, task_id, today=ctx.today, yellow_days=ctx.settings.policy.yellow_days
+        )
+        assert view is not None
+        lang = ctx.actor.lang
+        text = render(
+            "bot.detail",
+            lang,
+            icon=LIGHT_ICON[view.light],
+            task_id=task.id,
+            ref=task.ref,
+            title=task.title,
+            aspect=view.aspect.title,
+            problem=view.problem.title,
+            measures=task.measures or "—",
+            kind=render(f"kind.{task.kind}", lang),
+            status=render(f"status.{task.status}", lang),
+            deadline=deadline_text(task, lang),
+            days=days_text(task, ctx.today, lang),
+            leaders="、".join(view.leaders) or "—",
+            unit=task.lead_unit or "—",
+            partners=task.participating_units or "—",
+            owners="、".join(view.owners) or "—",
+            supervisors="、".join(view.supervisors) or "—",
+            level=task.escalation_level,
+            progress=view.latest_progress or "—",
+            evidence=view.evidence_count,
+        )
+        events = history(ctx.session, task_id, limit=10)
+        if events:
+            text += render("bot.history_title", lang)
+            for event in events:
+                when = event.at.astimezone(ctx.settings.zone).strftime("%m-%d %H:%M")
+                text += "\n" + render(
+                    "bot.history_line", lang, when=when, who=event.actor_name, action=event.action
+                )
+        return text
+
+    async def task(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/task ID: details and history."""
+
+        async def work(ctx: WorkContext) -> None:
+            args = context.args or []
+            if len(args) != 1:
+                raise self.usage(ctx.actor.lang, "/task 编号")
+            task_id = self.task_id(args[0], ctx.actor.lang)
+            text = self.detail_text(ctx, task_id)
+            await self.answer(
+                update,
+                text,
+                reply_markup=keyboard(bind_buttons(TASK_BUTTONS, task_id), ctx.actor.lang),
+            )
+
+        await self.guarded(update, work)
+
+    async def done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/done ID [note]"""
+
+        async def work(ctx: WorkContext) -> None:
+            args = context.args or []
+            if not args:
+                raise self.usage(ctx.actor.lang, "/done 编号 [完成说明]")
+            task_id = self.task_id(args[0], ctx.actor.lang)
+            note = self.check_length(" ".join(args[1:]), ctx.actor.lang)
+            task = lifecycle.mark_submitted(ctx, task_id, note)
+            await self.answer(
+                update, render("bot.submitted", ctx.actor.lang, label=f"#{task.id} {task.title}")
+            )
+
+        await self.guarded(update, work)
+
+    async def progress(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/progress ID text"""
+
+        async def work(ctx: WorkContext) -> None:
+            args = context.args or []
+            if len(args) < 2:
+                raise self.usage(ctx.actor.lang, "/progress 编号 进展内容")
+            task_id = self.task_id(args[0], ctx.actor.lang)
+            text = self.check_length(" ".join(args[1:]), ctx.actor.lang)
+            lifecycle.record_progress(ctx, task_id, text)
+            task = lifecycle.get_task(ctx, task_id)
+            await self.answer(
+                update,
+                render("bot.progress_recorded", ctx.actor.lang, label=f"#{task.id} {task.title}"),
+            )
+
+        await self.guarded(update, work)
+
+    async def extend_with(
+        self, update: Update, ctx: WorkContext, task_id: int, words: list[str]
+    ) -> None:
+        usage = "/extend 编号 YYYY-MM-DD 理由"
+        if len(words) < 2:
+            raise self.usage(ctx.actor.lang, usage)
+        try:
+            new_date = parse_date(words[0])
+        except ValueError:
+            raise InvalidInput("error.bad_date", value=words[0][:30]) from None
+        reason = self.check_length(" ".join(words[1:]), ctx.actor.lang)
+        task = lifecycle.get_task(ctx, task_id)
+        old = task.deadline
+        lifecycle.request_extension(ctx, task_id, new_date, reason)
+        await self.answer(
+            update,
+            render(
+                "bot.extension_sent",
+                ctx.actor.lang,
+                label=f"#{task.id} {task.title}",
+                old=old.isoformat() if old else "—",
+                new=new_date.isoformat(),
+            ),
+        )
+
+    async def extend(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/extend ID YYYY-MM-DD reason"""
+
+        async def work(ctx: WorkContext) -> None:
+            args = context.args or []
+            if len(args) < 3:
+                raise self.usage(ctx.actor.lang, "/extend 编号 YYYY-MM-DD 理由")
+            await self.extend_with(update, ctx, self.task_id(args[0], ctx.actor.lang), args[1:])
+
+        await self.guarded(update, work)
+
+    async def approve(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/approve ID [opinion]"""
+
+        async def work(ctx: WorkContext) -> None:
+            args = context.args or []
+            if not args:
+                raise self.usage(ctx.actor.lang, "/approve 编号 [意见]")
+            task = lifecycle.verify(
+                ctx,
+                self.task_id(args[0], ctx.actor.lang),
+                self.check_length(" ".join(args[1:]), ctx.actor.lang),
+            )
+            await self.answer(
+                update, render("bot.approved", ctx.actor.lang, label=f"#{task.id} {task.title}")
+            )
+
+        await self.guarded(update, work, managers_only=True)
+
+    async def reject(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/reject ID reason"""
+
+        async def work(ctx: WorkContext) -> None:
+            args = context.args or []
+            if len(args) < 2:
+                raise self.usage(ctx.actor.lang, "/reject 编号 理由")
+            task = lifecycle.reject(
+                ctx,
+                self.task_id(args[0], ctx.actor.lang),
+                self.check_length(" ".join(args[1:]), ctx.actor.lang),
+            )
+            await self.answer(
+                update, render("bot.rejected", ctx.actor.lang, label=f"#{task.id} {task.title}")
+            )
+
+        await self.guarded(update, work, managers_only=True)
+
+    async def remind(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/remind ID: 一键催办."""
+
+        async def work(ctx: WorkContext) -> None:
+            args = context.args or []
+            if len(args) != 1:
+                raise self.usage(ctx.actor.lang, "/remind 编号")
+            task_id = self.task_id(args[0], ctx.actor.lang)
+            count = lifecycle.nudge(ctx, task_id)
+            task = lifecycle.get_task(ctx, task_id)
+            await self.answer(
+                update,
+                render(
+                    "bot.reminded", ctx.actor.lang, label=f"#{task.id} {task.title}", count=count
+                ),
+            )
+
+        await self.guarded(update, work, managers_only=True)
+
+    async def stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stats: by aspect, with the completion rate."""
+
+        async def work(ctx: WorkContext) -> None:
+            assert ctx.actor.official is not None
+            lang = ctx.actor.lang
+            rows = stats(
+                ctx.session, today=ctx.today, scope=manages_filter(ctx.session, ctx.actor.official)
+            )
+            if not rows:
+                await self.answer(update, render("bot.no_tasks", lang))
+                return
+            from ledger.numbering import aspect_label
+
+            lines = [
+                render(
+                    "bot.stats_line",
+                    lang,
+                    label=f"{aspect_label(r.number)}{r.title[:16]}",
+                    total=r.total,
+                    closed=r.closed,
+                    in_progress=r.in_progress,
+                    submitted=r.submitted,
+                    long_term=r.long_term,
+                    overdue=r.overdue,
+                )
+                for r in rows
+            ]
+            total = sum(r.total for r in rows)
+            closed = sum(r.closed for r in rows)
+            closable = total - sum(r.long_term for r in rows)
+            rate = round(100 * closed / closable, 1) if closable else 100.0
+            lines.append(
+                render(
+                    "bot.stats_total",
+                    lang,
+                    total=total,
+                    rate=rate,
+                    closed=closed,
+                    closable=closable,
+                )
+            )
+            await self.answer(update, "\n".join(lines))
+
+        await self.guarded(update, work, managers_only=True)
+
+    async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/export: the ledger (what the user may see) as xlsx."""
+
+        async def work(ctx: WorkContext) -> None:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"整改台账-{ctx.today.isoformat()}.xlsx"
+                export_ledger(
+                    ctx.session, path, today=ctx.today, yellow_days=ctx.settings.policy.yellow_days
+                )
+                message = update.effective_message
+                if message is not None:
+                    await message.reply_document(
+                        document=path.read_bytes(),
+                        filename=path.name,
+                        caption=render(
+                            "bot.export_caption", ctx.actor.lang, date=ctx.today.isoformat()
+                        ),
+                    )
+
+        await self.guarded(update, work, managers_only=True)
+
+    async def subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/subscribe in a group: weekly digest and red list to the 领导小组."""
+
+        async def work(ctx: WorkContext) -> None:
+            chat = update.effective_chat
+            assert chat is not None and ctx.actor.official is not None
+            if not self.is_group(update):
+                await self.answer(update, render("bot.group_only", ctx.actor.lang))
+                return
+            if ctx.actor.official.role not in (OfficialRole.SUPERVISOR, OfficialRole.ADMIN):
+                raise NotAllowed(why=render("bot.not_for_you", ctx.actor.lang))
+            if ctx.session.get(GroupSubscription, chat.id) is None:
+                ctx.session.add(
+                    GroupSubscription(
+                        chat_id=chat.id,
+                        title=chat.title or "",
+                        subscribed_by_id=ctx.actor.official_id,
+                        created_at=ctx.now,
+                    )
+                )
+                from ledger import audit
+
+                audit.record(ctx, "subscribe", after={"chat_id": chat.id})
+            await self.answer(update, render("bot.subscribed", ctx.actor.lang))
+
+        await self.guarded(update, work)
+
+    # --- replies, files, keyboard words ---------------------------------------------------
+    async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A plain message: a keyboard word, or a reply to a reminder or prompt."""
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        words = message.text.strip()
+        for key, name in (("bot.kb.mine", "mine"), ("bot.kb.overdue", "overdue")):
+            if words in (render(key, "zh"), render(key, "en")):
+                context.args = []
+                await self.list_command(name, managers=name != "mine")(update, context)
+                return
+        if words in (render("bot.kb.help", "zh"), render("bot.kb.help", "en")):
+            await self.help(update, context)
+            return
+
+        async def work(ctx: WorkContext) -> None:
+            reply_to = message.reply_to_message
+            row = find_sent(ctx.session, message.chat_id, reply_to.message_id) if reply_to else None
+            lang = ctx.actor.lang
+            if row is None or (row.task_id is None and not row.params.get("digest_task_ids")):
+                await self.answer(update, render("bot.reply_unknown", lang))
+                return
+            if row.task_id is None:
+                await self.ask_which(update, lang, row.params["digest_task_ids"])
+                return
+            text = self.check_length(words, lang)
+            task_id = row.task_id
+            intent = row.params.get("action", "") if row.kind == "prompt" else ""
+            label = f"#{task_id}"
+            if intent == "extend":
+                await self.extend_with(update, ctx, task_id, text.split())
+                return
+            if intent == "reject":
+                task = lifecycle.reject(ctx, task_id, text)
+                await self.answer(
+                    update, render("bot.rejected", lang, label=f"#{task.id} {task.title}")
+                )
+                return
+            is_done, rest = split_done(text)
+            if intent == "done" or (is_done and intent != "progress"):
+                task = lifecycle.mark_submitted(ctx, task_id, rest if is_done else text)
+                await self.answer(
+                    update, render("bot.submitted", lang, label=f"#{task.id} {task.title}")
+                )
+                return
+            lifecycle.record_progress(ctx, task_id, text)
+            task = lifecycle.get_task(ctx, task_id)
+            label = f"#{task.id} {task.title}"
+            await self.answer(update, render("bot.progress_recorded", lang, label=label))
+
+        await self.guarded(update, work)
+
+    async def ask_which(self, update: Update, lang: str, task_ids: list[int]) -> None:
+        rows = [
+            [
+                InlineKeyboardButton(
+                    render("btn.done", lang) + f" #{t}", callback_data=f"a:done:{t}"
+                ),
+                InlineKeyboardButton(
+                    render("btn.progress", lang) + f" #{t}", callback_data=f"a:progress:{t}"
+                ),
+            ]
+            for t in task_ids[:20]
+        ]
+        await self.answer(
+            update, render("bot.reply_which", lang), reply_markup=InlineKeyboardMarkup(rows)
+        )
+
+    async def file(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo or document in reply to a reminder: evidence (佐证材料)."""
+        message = update.effective_message
+        if message is None:
+            return
+
+        async def work(ctx: WorkContext) -> None:
+            lang = ctx.actor.lang
+            reply_to = message.reply_to_message
+            row = find_sent(ctx.session, message.chat_id, reply_to.message_id) if reply_to else None
+            if row is None or row.task_id is None:
+                if row is not None and row.params.get("digest_task_ids"):
+                    await self.ask_which(update, lang, row.params["digest_task_ids"])
+                    return
+                await self.answer(update, render("bot.reply_unknown", lang))
+                return
+            task = lifecycle.get_task(ctx, row.task_id)
+            require_owner(ctx, task)
+            if message.document is not None:
+                doc = message.document
+                file_id, unique = doc.file_id, doc.file_unique_id
+                name = doc.file_name or f"{unique}.bin"
+                size, mime = doc.file_size or 0, doc.mime_type or ""
+            else:
+                photo = message.photo[-1]
+                file_id, unique = photo.file_id, photo.file_unique_id
+                name, size, mime = f"photo-{unique}.jpg", photo.file_size or 0, "image/jpeg"
+            limit = ctx.settings.max_evidence_mb
+            sha, local = "", ""
+            if size <= limit * 1024 * 1024:
+                telegram_file = await context.bot.get_file(file_id)
+                buffer = io.BytesIO()
+                await telegram_file.download_to_memory(buffer)
+                data = buffer.getvalue()
+                sha = hashlib.sha256(data).hexdigest()
+                local = str(self.store(ctx, task.id or 0, sha, name, data))
+                size = len(data)
+            lifecycle.add_evidence(
+                ctx,
+                task.id or 0,
+                file_name=name,
+                size=size,
+                mime_type=mime,
+                sha256=sha,
+                telegram_file_id=file_id,
+                telegram_file_unique_id=unique,
+                local_path=local,
+            )
+            caption = (message.caption or "").strip()
+            if caption:
+                is_done, rest = split_done(caption)
+                if is_done:
+                    lifecycle.mark_submitted(ctx, task.id or 0, rest)
+                else:
+                    lifecycle.record_progress(ctx, task.id or 0, caption)
+            copy = "" if local else render("bot.evidence_no_copy", lang, limit=limit)
+            await self.answer(
+                update,
+                render(
+                    "bot.evidence_recorded",
+                    lang,
+                    file=name,
+                    size=_size(size),
+                    label=f"#{task.id} {task.title}",
+                    copy=copy,
+                ),
+            )
+
+        await self.guarded(update, work)
+
+    def store(self, ctx: WorkContext, task_id: int, sha: str, name: str, data: bytes) -> Path:
+        """Evidence kept owner-only, one folder per task, named by its hash."""
+        folder = ctx.settings.evidence_dir / f"task-{task_id}"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ctx.settings.evidence_dir.chmod(0o700)
+        safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
+        path = folder / f"{sha[:16]}-{safe}"
+        if not path.exists():
+            path.write_bytes(data)
+            path.chmod(0o600)
+        return path
+
+    # --- buttons -------------------------------------------------------------------------
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Inline buttons. The data is parsed strictly and every action re-checked by services."""
+        query = update.callback_query
+        if query is None:
+            return
+        data = query.data or ""
+        await query.answer()  # stop the spinner at once; the outcome comes as a message
+
+        async def work(ctx: WorkContext) -> None:
+            lang = ctx.actor.lang
+            parts = data.split(":")
+            if parts[0] == "p" and len(parts) == 4 and parts[2].isdigit():
+                flt, title, order, with_owner = self.list_spec(ctx, parts[1], parts[3])
+                await self.send_list(
+                    update,
+                    ctx,
+                    parts[1],
+                    flt,
+                    title,
+                    int(parts[2]),
+                    parts[3],
+                    edit=True,
+                    order=order,
+                    with_owner=with_owner,
+                )
+                return
+            if parts[0] != "a" or len(parts) != 3 or not parts[2].isdigit() or len(parts[2]) > 9:
+                raise InvalidInput("error.input", detail=render("bot.button_stale", lang))
+            action, target = parts[1], int(parts[2])
+            await self.act(update, ctx, action, target)
+
+        await self.guarded(update, work)
+
+    async def act(self, update: Update, ctx: WorkContext, action: str, target: int) -> None:
+        lang = ctx.actor.lang
+        chat = update.effective_chat
+        assert chat is not None
+        if action == "details":
+            await self.answer(
+                update,
+                self.detail_text(ctx, target),
+                reply_markup=keyboard(bind_buttons(TASK_BUTTONS, target), lang),
+            )
+        elif action in ("done", "progress", "extend", "reject"):
+            task = lifecycle.get_task(ctx, target)
+            if action == "reject":
+                require_supervisor(ctx, task, "action.reject")
+            else:
+                require_owner(ctx, task)
+            if action == "done" and lifecycle.evidence_count(ctx, target) > 0:
+                lifecycle.mark_submitted(ctx, target, "")
+                await self.answer(
+                    update, render("bot.submitted", lang, label=f"#{task.id} {task.title}")
+                )
+                return
+            from telegram import ForceReply
+
+            sent = await self.answer(
+                update,
+                render(f"bot.prompt.{action}", lang, label=f"#{task.id} {task.title}"),
+                reply_markup=ForceReply(selective=True),
+            )
+            if sent is not None:
+                record_sent(
+                    ctx.session,
+                    kind="prompt",
+                    chat_id=chat.id,
+                    message_id=sent.message_id,
+                    now=ctx.now,
+                    recipient_id=ctx.actor.official_id,
+                    task_id=target,
+                    params={"action": action},
+                )
+        elif action == "approve":
+            task = lifecycle.verify(ctx, target, "")
+            await self.answer(
+                update, render("bot.approved", lang, label=f"#{task.id} {task.title}")
+            )
+        elif action in ("ext_yes", "ext_no"):
+            request = lifecycle.decide_extension(ctx, target, approve=action == "ext_yes")
+            task = lifecycle.get_task(ctx, request.task_id)
+            key = "bot.ext_approved" if action == "ext_yes" else "bot.ext_rejected"
+            await self.answer(
+                update,
+                render(
+                    key,
+                    lang,
+                    label=f"#{task.id} {task.title}",
+                    new=request.new_deadline.isoformat(),
+                ),
+            )
+        else:
+            raise InvalidInput("error.input", detail=render("bot.button_stale", lang))
+
+
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB"
+    return f"{max(size, 1) // 1024 or 1} KB"

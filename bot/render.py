@@ -1,0 +1,86 @@
+"""Turning ledger notices and views into Telegram text and keyboards."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+from ledger.enums import OfficialRole
+from ledger.i18n import render
+from ledger.models import Official
+from ledger.notices import Button
+from ledger.queries import TaskView
+from ledger.texts import LIGHT_ICON, days_text
+
+MAX_TEXT = 4096
+MANAGER_ROLES = (
+    OfficialRole.SUPERVISOR,
+    OfficialRole.LEADER,
+    OfficialRole.HEAD,
+    OfficialRole.ADMIN,
+)
+
+
+def callback_data(action: str, target: int, arg: str = "") -> str:
+    """Short, and never trusted: every press is checked against the database again."""
+    data = f"a:{action}:{target}" + (f":{arg}" if arg else "")
+    assert len(data.encode()) <= 64
+    return data
+
+
+def keyboard(buttons: list[list[Button]], lang: str) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    render(b.label_key, lang), callback_data=callback_data(b.action, b.target)
+                )
+                for b in row
+            ]
+            for row in buttons
+        ]
+    )
+
+
+def main_keyboard(official: Official) -> ReplyKeyboardMarkup:
+    lang = official.language
+    row = [KeyboardButton(render("bot.kb.mine", lang))]
+    if official.role in MANAGER_ROLES:
+        row.append(KeyboardButton(render("bot.kb.overdue", lang)))
+    row.append(KeyboardButton(render("bot.kb.help", lang)))
+    return ReplyKeyboardMarkup([row], resize_keyboard=True, is_persistent=True)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Telegram refuses texts over 4096 characters: split on line breaks where possible."""
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    chunks.append(text)
+    return chunks
+
+
+def task_line(view: TaskView, lang: str, *, with_owner: bool = False) -> str:
+    params = {
+        "icon": LIGHT_ICON[view.light],
+        "task_id": view.id,
+        "title": view.task.title,
+        "days": days_text(view.task, view.today, lang),
+        "owners": "、".join(view.owners) or "—",
+        "unit": view.task.lead_unit or "—",
+    }
+    return render("bot.line_owner" if with_owner else "bot.line", lang, **params)
+
+
+def page_keyboard(list_name: str, page: int, pages: int, arg: str) -> list[InlineKeyboardButton]:
+    row = []
+    if page > 1:
+        row.append(InlineKeyboardButton("◀", callback_data=f"p:{list_name}:{page - 1}:{arg}"))
+    if page < pages:
+        row.append(InlineKeyboardButton("▶", callback_data=f"p:{list_name}:{page + 1}:{arg}"))
+    return row

@@ -1,0 +1,54 @@
+"""What handlers and the dispatcher share: the engine, settings and clock, and units of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from config import Settings
+from ledger.clock import Clock
+from ledger.context import Actor, WorkContext
+from ledger.db import session_scope
+from ledger.enums import Via
+from ledger.models import Official
+from ledger.officials import by_telegram_user
+
+
+@dataclass
+class BotServices:
+    engine: Engine
+    settings: Settings
+    clock: Clock
+
+    @contextmanager
+    def work(self, telegram_user_id: int | None) -> Iterator[WorkContext]:
+        """One unit of work for one update, acting as the bound official (if any)."""
+        with session_scope(self.engine) as session:
+            official = by_telegram_user(session, telegram_user_id) if telegram_user_id else None
+            yield WorkContext(
+                session=session,
+                now=self.clock.now(),
+                actor=Actor(via=Via.TELEGRAM, official=official),
+                settings=self.settings,
+            )
+
+    @contextmanager
+    def system(self) -> Iterator[WorkContext]:
+        with session_scope(self.engine) as session:
+            yield WorkContext(
+                session=session,
+                now=self.clock.now(),
+                actor=Actor(via=Via.SCHEDULER),
+                settings=self.settings,
+            )
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+
+def lang_of(official: Official | None) -> str:
+    return official.language if official is not None else "zh"

@@ -1,0 +1,329 @@
+"""Officials and supervisors using the bot, and the dispatcher's handling of Telegram's answers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from hashlib import sha256
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.dispatcher import Dispatcher
+from bot.services import BotServices
+from jobs.policy import SweepPolicy
+from jobs.sweep import sweep
+from ledger.context import Actor, WorkContext
+from ledger.enums import OutboxStatus, TaskStatus, Via
+from ledger.models import AuditEvent, Evidence, Official, Outbox, Task
+from ledger.officials import create_invite
+from ledger.workdays import WorkCalendar
+from tests.bot.conftest import USERS, callback_update, feed, message_update
+
+ZHAO, SUN, CHEN, LI, ZHANG = (USERS[n] for n in ("赵磊", "孙丽", "陈静", "李明", "张伟"))
+
+
+def last_text(request_layer) -> str:
+    return request_layer.sent()[-1].text
+
+
+def task(session, ref):
+    session.expire_all()
+    return session.exec(select(Task).where(Task.ref == ref)).one()
+
+
+async def sweep_and_dispatch(app, session, settings, clock, request_layer):
+    sweep(
+        session=session, now=clock.now(), policy=SweepPolicy.from_settings(settings, WorkCalendar())
+    )
+    session.commit()
+    dispatcher = Dispatcher(app.bot, app.bot_data["services"])
+    dispatcher.cfg = dispatcher.cfg.model_copy(update={"private_chat_interval": 0})
+    await dispatcher.drain()
+    return dispatcher
+
+
+# --- binding -----------------------------------------------------------------------------
+async def test_binding_good_wrong_used_expired(app, session, settings, clock, request_layer):
+    new = Official(name="新人", created_at=clock.now())
+    session.add(new)
+    session.commit()
+    ctx = WorkContext(session=session, now=clock.now(), actor=Actor(via=Via.CLI), settings=settings)
+    invite = create_invite(ctx, "新人", bot_username="zg_bot")
+    session.commit()
+    await feed(app, message_update(7001, "/start wrongcode"))
+    assert "邀请码无效" in last_text(request_layer)
+    await feed(app, message_update(7001, f"/start {invite.code}"))
+    assert "绑定成功：新人" in last_text(request_layer)
+    await feed(app, message_update(7002, f"/start {invite.code}"))  # a second account
+    assert "已使用过" in last_text(request_layer)
+    session.expire_all()
+    assert session.get(Official, new.id).telegram_user_id == 7001
+    expired = create_invite(ctx, "新人", bot_username="zg_bot")
+    session.commit()
+    clock.advance(timedelta(hours=73))
+    await feed(app, message_update(7001, f"/start {expired.code}"))
+    assert "已过期" in last_text(request_layer)
+    refusals = session.exec(select(AuditEvent).where(AuditEvent.action == "bind_refused")).all()
+    assert len(refusals) == 3
+
+
+async def test_unbound_user_learns_nothing(app, request_layer):
+    for text in ("/mine", "/task 1", "/overdue", "/stats", "hello", "/done 1 x"):
+        await feed(app, message_update(8888, text))
+        assert last_text(request_layer).startswith("您好！这是整改台账提醒机器人")
+        assert "#1" not in last_text(request_layer)
+
+
+# --- commands by role --------------------------------------------------------------------
+async def test_owner_commands_and_refusals(app, session, ledger, request_layer):
+    tid = ledger.id("1")
+    await feed(app, message_update(ZHAO, "/mine"))
+    assert f"#{tid}" in last_text(request_layer) and f"#{ledger.id('2')}" not in last_text(
+        request_layer
+    )
+    await feed(app, message_update(ZHAO, f"/progress {tid} 已起草方案"))
+    assert "已记录进展" in last_text(request_layer)
+    await feed(app, message_update(SUN, f"/done {tid} 不是我的"))
+    assert "不是您负责的任务" in last_text(request_layer)
+    await feed(app, message_update(ZHAO, f"/approve {tid}"))
+    assert "仅限督办人" in last_text(request_layer)
+    await feed(app, message_update(ZHAO, "/done abc"))
+    assert "任务编号应为数字" in last_text(request_layer)
+    await feed(app, message_update(ZHAO, "/progress"))
+    assert "用法" in last_text(request_layer)
+    await feed(app, message_update(ZHAO, "/nosuch"))
+    assert "不认识的命令" in last_text(request_layer)
+    await feed(app, message_update(ZHAO, f"/done {tid} 方案已印发"))
+    assert "已提交销号" in last_text(request_layer)
+    assert task(session, "1").status == TaskStatus.SUBMITTED
+
+
+async def test_leader_sees_only_what_they_lead(app, ledger, request_layer):
+    await feed(app, message_update(ZHANG, "/overdue"))
+    assert "没有符合条件的任务" in last_text(request_layer)  # 张伟 leads tasks 2 and 4 only
+    await feed(app, message_update(LI, "/overdue"))
+    assert f"#{ledger.id('3')}" in last_text(request_layer)
+    await feed(app, message_update(ZHANG, f"/task {ledger.id('1')}"))
+    assert "无权查看" in last_text(request_layer)
+    await feed(app, message_update(CHEN, "/due 10"))
+    assert f"#{ledger.id('2')}" in last_text(request_layer)
+
+
+async def test_forged_and_stale_callback_data(app, session, ledger, request_layer):
+    tid = ledger.id("1")
+    await feed(app, message_update(ZHAO, f"/done {tid} 完成"))
+    await feed(app, callback_update(ZHAO, f"a:approve:{tid}"))  # an owner forging approve
+    assert "只有该任务的督办人" in last_text(request_layer)
+    for data in ("a:approve:999999", "a:launch:1", "garbage", "a:done:-1", "p:mine:x:"):
+        await feed(app, callback_update(CHEN, data))
+    assert task(session, "1").status == TaskStatus.SUBMITTED
+    await feed(app, callback_update(CHEN, f"a:approve:{tid}"))
+    assert "已销号" in last_text(request_layer)
+    assert task(session, "1").status == TaskStatus.CLOSED
+
+
+# --- reminders and replies ---------------------------------------------------------------
+async def test_reply_to_reminder_records_progress_done_and_evidence(
+    app, session, settings, clock, ledger, request_layer, tmp_path
+):
+    await sweep_and_dispatch(app, session, settings, clock, request_layer)
+    reminder = next(
+        c
+        for c in request_layer.sent()
+        if int(c.params["chat_id"]) == SUN and f"#{ledger.id('2')}" in c.text
+    )
+    assert "a:done:" in reminder.buttons[0] and len(reminder.buttons) == 4
+    row = session.exec(
+        select(Outbox).where(Outbox.task_id == ledger.id("2"), Outbox.kind == "reminder")
+    ).first()
+    assert row.status == OutboxStatus.SENT and row.sent_message_id is not None
+    message_id = row.sent_message_id
+    await feed(app, message_update(SUN, "已联系申报", reply_to=message_id))
+    assert "已记录进展" in last_text(request_layer)
+    request_layer.files["F1"] = b"%PDF-1.4 evidence"
+    await feed(
+        app,
+        message_update(
+            SUN,
+            reply_to=message_id,
+            document={
+                "file_id": "F1",
+                "file_unique_id": "uF1",
+                "file_name": "申报材料.pdf",
+                "mime_type": "application/pdf",
+                "file_size": 17,
+            },
+        ),
+    )
+    assert "已保存佐证材料“申报材料.pdf”" in last_text(request_layer)
+    evidence = session.exec(select(Evidence)).one()
+    assert evidence.sha256 == sha256(b"%PDF-1.4 evidence").hexdigest()
+    assert Path(evidence.local_path).read_bytes() == b"%PDF-1.4 evidence"
+    assert Path(evidence.local_path).stat().st_mode & 0o077 == 0
+    await feed(app, message_update(SUN, "已完成，材料已报送", reply_to=message_id))
+    assert "已提交销号" in last_text(request_layer)
+    assert task(session, "2").completion_note == "材料已报送"
+    await feed(app, message_update(SUN, "随便说说", reply_to=424242))
+    assert "不是任务提醒" in last_text(request_layer)
+
+
+# --- dispatcher faults -------------------------------------------------------------------
+def queue_one(session, clock, recipient_name="赵磊", task_id=1):
+    official = session.exec(select(Official).where(Official.name == recipient_name)).one()
+    session.add(
+        Outbox(
+            dedupe_key=f"t:{task_id}:{official.id}",
+            recipient_id=official.id,
+            kind="reminder",
+            family="reminder",
+            task_id=task_id,
+            stage="s",
+            text_key="notice.reminder.owner",
+            params={
+                "task_id": task_id,
+                "title": "任务",
+                "ref": "1",
+                "deadline": "2026-12-01",
+                "days_left": 29,
+                "light": "green",
+            },
+            not_before=clock.now(),
+            created_at=clock.now(),
+        )
+    )
+    session.commit()
+    return official
+
+
+def make_dispatcher(app, settings, clock, engine):
+    dispatcher = Dispatcher(app.bot, BotServices(engine=engine, settings=settings, clock=clock))
+    dispatcher.cfg = dispatcher.cfg.model_copy(
+        update={"private_chat_interval": 0, "max_attempts": 2}
+    )
+    return dispatcher
+
+
+def outbox(session, kind="reminder"):
+    session.expire_all()
+    return session.exec(select(Outbox).where(Outbox.kind == kind)).all()
+
+
+async def test_dispatcher_retries_5xx_then_gives_up_and_tells_supervisor(
+    app, session, settings, clock, engine, request_layer, ledger
+):
+    queue_one(session, clock)
+    dispatcher = make_dispatcher(app, settings, clock, engine)
+    request_layer.fail_next(502, "Bad Gateway")
+    await dispatcher.drain()
+    row = outbox(session)[0]
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1
+    assert row.not_before > clock.now()
+    await dispatcher.drain()
+    assert outbox(session)[0].attempts == 1  # not yet due again
+    clock.advance(timedelta(seconds=5))
+    request_layer.fail_next(500, "Internal Server Error")
+    await dispatcher.drain()
+    assert outbox(session)[0].status == OutboxStatus.DEAD
+    told = outbox(session, "escalation")
+    assert told and told[0].text_key == "notice.escalation.dead"
+
+
+async def test_dispatcher_forbidden_marks_unreachable_and_escalates(
+    app, session, settings, clock, engine, request_layer, ledger
+):
+    official = queue_one(session, clock)
+    request_layer.fail_next(403, "Forbidden: bot was blocked by the user")
+    await make_dispatcher(app, settings, clock, engine).drain()
+    assert outbox(session)[0].status == OutboxStatus.FAILED
+    session.expire_all()
+    assert session.get(Official, official.id).reachable is False
+    assert outbox(session, "escalation")[0].text_key == "notice.escalation.unreachable"
+
+
+async def test_dispatcher_bad_request_is_recorded_not_retried(
+    app, session, settings, clock, engine, request_layer, ledger
+):
+    queue_one(session, clock)
+    request_layer.fail_next(400, "Bad Request: message is too long")
+    dispatcher = make_dispatcher(app, settings, clock, engine)
+    await dispatcher.drain()
+    await dispatcher.drain()
+    row = outbox(session)[0]
+    assert row.status == OutboxStatus.FAILED and "too long" in row.last_error
+    assert len(request_layer.sent()) == 1
+
+
+async def test_dispatcher_waits_on_retry_after(
+    app, session, settings, clock, engine, request_layer, ledger
+):
+    queue_one(session, clock)
+    request_layer.fail_next(429, "Too Many Requests: retry after 7", parameters={"retry_after": 7})
+    dispatcher = make_dispatcher(app, settings, clock, engine)
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    dispatcher.sleep = fake_sleep
+    await dispatcher.drain()
+    assert waits == [7.0]
+    assert outbox(session)[0].status == OutboxStatus.PENDING and outbox(session)[0].attempts == 0
+    await dispatcher.drain()
+    assert outbox(session)[0].status == OutboxStatus.SENT
+
+
+async def test_long_texts_are_split(app, session, settings, clock, engine, request_layer, ledger):
+    official = queue_one(session, clock)
+    row = outbox(session)[0]
+    row.params = {**row.params, "title": "长" * 5000}
+    session.add(row)
+    session.commit()
+    await make_dispatcher(app, settings, clock, engine).drain()
+    sent = [c for c in request_layer.sent() if int(c.params["chat_id"]) == official.chat_id]
+    assert len(sent) == 2 and all(len(c.text) <= 4096 for c in sent)
+    assert sent[-1].buttons and not sent[0].buttons
+
+
+async def test_closed_task_reminder_is_not_sent(
+    app, session, settings, clock, engine, request_layer, ledger
+):
+    queue_one(session, clock, task_id=ledger.id("1"))
+    t = task(session, "1")
+    t.status = TaskStatus.CLOSED
+    session.add(t)
+    session.commit()
+    await make_dispatcher(app, settings, clock, engine).drain()
+    assert outbox(session)[0].status == OutboxStatus.COVERED and request_layer.sent() == []
+
+
+# --- the journey -------------------------------------------------------------------------
+async def test_full_journey(app, session, settings, clock, ledger, request_layer):
+    """import -> sweep -> reminder -> reply done -> supervisor approves -> /stats."""
+    await sweep_and_dispatch(app, session, settings, clock, request_layer)
+    row = session.exec(
+        select(Outbox).where(Outbox.task_id == ledger.id("2"), Outbox.kind == "reminder")
+    ).first()
+    await feed(app, message_update(SUN, "完成 申报材料已报送", reply_to=row.sent_message_id))
+    clock.advance(timedelta(minutes=5))
+    dispatcher = Dispatcher(app.bot, app.bot_data["services"])
+    dispatcher.cfg = dispatcher.cfg.model_copy(update={"private_chat_interval": 0})
+    await dispatcher.drain()
+    to_supervisor = [c for c in request_layer.sent() if int(c.params["chat_id"]) == CHEN]
+    assert "【提交销号】" in to_supervisor[-1].text
+    approve = next(b for b in to_supervisor[-1].buttons if b.startswith("a:approve"))
+    await feed(app, callback_update(CHEN, approve))
+    assert task(session, "2").status == TaskStatus.CLOSED
+    await dispatcher.drain()
+    assert (
+        "【已销号】"
+        in [c for c in request_layer.sent() if int(c.params["chat_id"]) == SUN][-1].text
+    )
+    await feed(app, message_update(CHEN, "/stats"))
+    assert "合计 4 项" in last_text(request_layer) and "完成率 33.3%" in last_text(request_layer)
+
+
+@pytest.mark.parametrize("text", ["我的任务", "帮助"])
+async def test_keyboard_words(app, request_layer, ledger, text):
+    await feed(app, message_update(ZHAO, text))
+    assert last_text(request_layer)

@@ -1,0 +1,110 @@
+"""A recording fake of python-telegram-bot's request layer: no network, every call answered."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {"id": 999, "is_bot": True, "first_name": "整改台账", "username": "zg_bot"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    @property
+    def buttons(self) -> list[str]:
+        markup = self.params.get("reply_markup") or {}
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        return [
+            b.get("callback_data", b.get("text"))
+            for row in markup.get("inline_keyboard", [])
+            for b in row
+        ]
+
+
+@dataclass
+class RecordingRequest(BaseRequest):
+    """Answers the Bot API like Telegram would, records every call, and fails on demand."""
+
+    calls: list[Call] = field(default_factory=list)
+    faults: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    next_message_id: int = 100
+    on_call: Callable[[Call], None] | None = None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    def fail_next(self, status: int, description: str, **extra: Any) -> None:
+        self.faults.append(
+            (status, {"ok": False, "error_code": status, "description": description, **extra})
+        )
+
+    def sent(self, method: str = "sendMessage") -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        if "/file/bot" in url:
+            name = url.rsplit("/", 1)[-1]
+            return 200, self.files.get(name, b"")
+        api_method = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        call = Call(api_method, dict(params))
+        if api_method not in ("getMe", "getUpdates", "deleteWebhook"):
+            self.calls.append(call)
+            if self.faults:
+                status, body = self.faults.pop(0)
+                return status, json.dumps(body).encode()
+        return 200, json.dumps({"ok": True, "result": self.result(call)}).encode()
+
+    def result(self, call: Call) -> Any:
+        if call.method == "getMe":
+            return BOT_USER
+        if call.method in ("sendMessage", "sendDocument", "editMessageText"):
+            self.next_message_id += 1
+            chat_id = int(call.params.get("chat_id", 0))
+            return {
+                "message_id": self.next_message_id,
+                "date": 0,
+                "chat": {"id": chat_id, "type": "private"},
+                "text": call.text,
+                "from": BOT_USER,
+            }
+        if call.method == "getFile":
+            file_id = str(call.params["file_id"])
+            return {
+                "file_id": file_id,
+                "file_unique_id": "u" + file_id,
+                "file_size": len(self.files.get(file_id, b"")),
+                "file_path": file_id,
+            }
+        if call.method == "getUpdates":
+            return []
+        return True
