@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlmodel import select
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from cli.main import print_summary, print_tasks
-from config import load_settings
-from ledger import sample
+from config import Settings, load_settings
+from jobs.policy import SweepPolicy
+from jobs.sweep import sweep
+from ledger import lifecycle, sample
 from ledger.clock import FakeClock
 from ledger.context import Actor, WorkContext
 from ledger.db import create_schema, make_engine, session_scope
 from ledger.enums import OfficialRole, Via
+from ledger.errors import LedgerError
 from ledger.importer import RoundOptions, import_file
-from ledger.models import Official
+from ledger.models import ExtensionRequest, Official, Outbox, Task
+from ledger.notices import render_notice
 from ledger.queries import TaskFilter, list_tasks
+from ledger.workdays import WorkCalendar
 
 
 def run_demo(*, days: int = 45, quiet: bool = False) -> int:
@@ -58,5 +64,137 @@ def run_demo(*, days: int = 45, quiet: bool = False) -> int:
                 session, TaskFilter(), today=start_day, yellow_days=settings.policy.yellow_days
             )
         print_tasks(views, start_day)
+        if days > 0:
+            simulate(engine, settings, clock, start_day, days, quiet=quiet)
         engine.dispose()
     return 0
+
+
+# scripted replies during the simulated period: day offset -> (who, action, task ref, text)
+SCRIPT: dict[int, list[tuple[str, str, str, str]]] = {
+    1: [("孙丽", "progress", "6", "申报材料已报送市文旅局")],
+    2: [("赵磊", "done", "1", "学习方案已经党组会审议印发")],
+    3: [("陈静", "verify", "1", "材料齐全，同意销号")],
+    4: [("郑涛", "extend", "8", "需等待市局裁量基准修订|+30")],
+    5: [("陈静", "approve_extension", "8", "")],
+    9: [("周强", "done", "5", "博物馆已开放")],
+    10: [("陈静", "reject", "5", "缺少佐证材料，请补充开放运营照片")],
+}
+
+
+def simulate(
+    engine: Engine, settings: Settings, clock: FakeClock, start_day: date, days: int, *, quiet: bool
+) -> None:
+    """Run the period day by day at 09:00: sweep, scripted replies, and every message queued."""
+    policy = SweepPolicy.from_settings(settings, WorkCalendar.from_file(settings.calendar_file))
+    print(f"\n== 模拟整改期 {days} 天（每个工作日 09:00 调度）==")
+    last_id = 0
+    totals: dict[str, int] = {}
+    for offset in range(days):
+        day = start_day + timedelta(days=offset)
+        clock.set(policy.send_instant(day))
+        with session_scope(engine) as session:
+            sweep(session=session, now=clock.now(), policy=policy)
+        actions = _act(engine, settings, clock, offset)
+        with session_scope(engine) as session:
+            rows = list(
+                session.exec(
+                    select(Outbox).where(col(Outbox.id) > last_id).order_by(col(Outbox.id))
+                )
+            )
+            names = {o.id: o.name for o in session.exec(select(Official))}
+            if rows:
+                last_id = rows[-1].id or last_id
+        if not rows and not actions:
+            continue
+        weekday = "一二三四五六日"[day.weekday()]
+        if not quiet:
+            print(f"\n— {day.isoformat()}（周{weekday}）—")
+            for line in actions:
+                print(f"  ✎ {line}")
+        for row in rows:
+            totals[row.kind] = totals.get(row.kind, 0) + 1
+            if quiet:
+                continue
+            who = names.get(row.recipient_id or 0, f"群{row.chat_id}")
+            text = render_notice(row.kind, row.text_key, row.params, "zh").text
+            lines = text.splitlines()
+            print(f"  → {who}：{lines[0]}")
+            for extra in lines[1:3]:
+                print(f"      {extra}")
+    print("\n== 模拟结束 ==")
+    print(
+        "消息统计：" + "，".join(f"{KIND_NAMES.get(k, k)} {n}" for k, n in sorted(totals.items()))
+    )
+    end = start_day + timedelta(days=days - 1)
+    with session_scope(engine) as session:
+        views = list_tasks(
+            session, TaskFilter(), today=end, yellow_days=settings.policy.yellow_days
+        )
+    print(f"\n{end.isoformat()} 台账：")
+    print_tasks(views, end)
+
+
+KIND_NAMES = {
+    "reminder": "提醒",
+    "escalation": "督办",
+    "long_term_request": "长期任务报告请求",
+    "pending_list": "待销号清单",
+    "weekly_digest": "每周调度",
+    "submitted": "提交销号",
+    "verified": "销号通知",
+    "rejected": "退回通知",
+    "extension_requested": "延期申请",
+    "extension_approved": "延期批准",
+    "extension_rejected": "延期未批准",
+    "nudge": "催办",
+}
+
+
+def _act(engine: Engine, settings: Settings, clock: FakeClock, offset: int) -> list[str]:
+    done: list[str] = []
+    for who, action, ref, text in SCRIPT.get(offset, []):
+        with session_scope(engine) as session:
+            official = session.exec(select(Official).where(Official.name == who)).one()
+            ctx = WorkContext(
+                session=session,
+                now=clock.now() + timedelta(hours=1),
+                actor=Actor(via=Via.TELEGRAM, official=official),
+                settings=settings,
+            )
+            task = session.exec(select(Task).where(Task.ref == ref)).one()
+            assert task.id is not None
+            try:
+                if action == "progress":
+                    lifecycle.record_progress(ctx, task.id, text)
+                elif action == "done":
+                    lifecycle.mark_submitted(ctx, task.id, text)
+                elif action == "verify":
+                    lifecycle.verify(ctx, task.id, text)
+                elif action == "reject":
+                    lifecycle.reject(ctx, task.id, text)
+                elif action == "extend":
+                    reason, shift = text.split("|")
+                    assert task.deadline is not None
+                    lifecycle.request_extension(
+                        ctx, task.id, task.deadline + timedelta(days=int(shift)), reason
+                    )
+                elif action == "approve_extension":
+                    request = session.exec(
+                        select(ExtensionRequest).where(ExtensionRequest.task_id == task.id)
+                    ).one()
+                    assert request.id is not None
+                    lifecycle.decide_extension(ctx, request.id, approve=True, note="同意")
+            except LedgerError as exc:
+                done.append(f"{who} #{task.id}：{exc}")
+                continue
+        label = {
+            "progress": "回复进展",
+            "done": "回复“已完成”",
+            "verify": "点“销号”",
+            "reject": "点“退回”",
+            "extend": "申请延期",
+            "approve_extension": "批准延期",
+        }
+        done.append(f"{who} {label[action]} #{task.id} {text.split('|')[0]}".rstrip())
+    return done
