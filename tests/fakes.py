@@ -41,6 +41,7 @@ class RecordingRequest(BaseRequest):
     faults: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     next_message_id: int = 100
+    raise_next: list[Exception] = field(default_factory=list)
     on_call: Callable[[Call], None] | None = None
 
     async def initialize(self) -> None:
@@ -79,6 +80,8 @@ class RecordingRequest(BaseRequest):
         call = Call(api_method, dict(params))
         if api_method not in ("getMe", "getUpdates", "deleteWebhook"):
             self.calls.append(call)
+            if self.raise_next:
+                raise self.raise_next.pop(0)
             if self.faults:
                 status, body = self.faults.pop(0)
                 return status, json.dumps(body).encode()

@@ -327,3 +327,39 @@ async def test_full_journey(app, session, settings, clock, ledger, request_layer
 async def test_keyboard_words(app, request_layer, ledger, text):
     await feed(app, message_update(ZHAO, text))
     assert last_text(request_layer)
+
+
+async def test_dispatcher_timeout_is_retried_later(
+    app, session, settings, clock, engine, request_layer, ledger
+):
+    from telegram.error import TimedOut
+
+    queue_one(session, clock)
+    request_layer.raise_next.append(TimedOut())
+    dispatcher = make_dispatcher(app, settings, clock, engine)
+    await dispatcher.drain()
+    row = outbox(session)[0]
+    assert (
+        row.status == OutboxStatus.PENDING and row.attempts == 1 and "Timed out" in row.last_error
+    )
+    clock.advance(timedelta(seconds=5))
+    await dispatcher.drain()
+    assert outbox(session)[0].status == OutboxStatus.SENT
+
+
+async def test_extension_in_chat_and_supervisor_buttons(app, session, clock, ledger, request_layer):
+    tid = ledger.id("2")
+    old = task(session, "2").deadline
+    await feed(app, message_update(SUN, f"/extend {tid} 2026-12-31 需等待市局批复"))
+    assert "延期申请已提交" in last_text(request_layer)
+    await feed(app, message_update(SUN, f"/extend {tid} 明年 理由"))
+    assert "无法识别的日期" in last_text(request_layer)
+    request = session.exec(select(Outbox).where(Outbox.kind == "extension_requested")).one()
+    assert request.recipient_id is not None
+    request_id = request.params["request_id"]
+    await feed(app, callback_update(SUN, f"a:ext_yes:{request_id}"))  # the owner cannot decide
+    assert "只有该任务的督办人" in last_text(request_layer)
+    await feed(app, callback_update(CHEN, f"a:ext_yes:{request_id}"))
+    assert "已批准延期" in last_text(request_layer)
+    updated = task(session, "2")
+    assert str(updated.deadline) == "2026-12-31" and updated.original_deadline == old
