@@ -266,7 +266,7 @@ class Dispatcher:
         self.stats.failed += 1
 
     def tell_supervisor(self, session: Session, row: Outbox, text_key: str, error: str) -> None:
-        if row.task_id is None or row.kind in ("escalation",):
+        if row.task_id is None or row.kind == "escalation":  # never escalate an escalation
             return
         task = session.get(Task, row.task_id)
         if task is None or task.status == TaskStatus.CLOSED:

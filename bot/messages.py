@@ -55,7 +55,6 @@ register(
         "bot.export_caption": "整改台账（{date}导出）",
         "bot.too_long": "内容过长（{length} 字），请精简到 {limit} 字以内。",
         "bot.error": "处理出错，已记录。请稍后再试。",
-        "action.submit_hint": "",
     },
 )
 register(
@@ -111,6 +110,5 @@ register(
         "bot.export_caption": "Rectification ledger (exported {date})",
         "bot.too_long": "Too long ({length} characters); keep it under {limit}.",
         "bot.error": "Something went wrong; it was logged. Please try again later.",
-        "action.submit_hint": "",
     },
 )

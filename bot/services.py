@@ -14,7 +14,6 @@ from ledger.clock import Clock
 from ledger.context import Actor, WorkContext
 from ledger.db import session_scope
 from ledger.enums import Via
-from ledger.models import Official
 from ledger.officials import by_telegram_user
 
 
@@ -36,19 +35,5 @@ class BotServices:
                 settings=self.settings,
             )
 
-    @contextmanager
-    def system(self) -> Iterator[WorkContext]:
-        with session_scope(self.engine) as session:
-            yield WorkContext(
-                session=session,
-                now=self.clock.now(),
-                actor=Actor(via=Via.SCHEDULER),
-                settings=self.settings,
-            )
-
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
-
-
-def lang_of(official: Official | None) -> str:
-    return official.language if official is not None else "zh"

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from cli.main import print_summary, print_tasks
+from cli.main import print_queued, print_summary, print_tasks
 from config import Settings, load_settings
 from jobs.policy import SweepPolicy
 from jobs.sweep import sweep
@@ -21,7 +21,6 @@ from ledger.enums import OfficialRole, Via
 from ledger.errors import LedgerError
 from ledger.importer import RoundOptions, import_file
 from ledger.models import ExtensionRequest, Official, Outbox, Task
-from ledger.notices import render_notice
 from ledger.queries import TaskFilter, list_tasks
 from ledger.workdays import WorkCalendar
 
@@ -102,7 +101,7 @@ def simulate(
                     select(Outbox).where(col(Outbox.id) > last_id).order_by(col(Outbox.id))
                 )
             )
-            names = {o.id: o.name for o in session.exec(select(Official))}
+            names = {o.id: o.name for o in session.exec(select(Official)) if o.id is not None}
             if rows:
                 last_id = rows[-1].id or last_id
         if not rows and not actions:
@@ -114,14 +113,8 @@ def simulate(
                 print(f"  ✎ {line}")
         for row in rows:
             totals[row.kind] = totals.get(row.kind, 0) + 1
-            if quiet:
-                continue
-            who = names.get(row.recipient_id or 0, f"群{row.chat_id}")
-            text = render_notice(row.kind, row.text_key, row.params, "zh").text
-            lines = text.splitlines()
-            print(f"  → {who}：{lines[0]}")
-            for extra in lines[1:3]:
-                print(f"      {extra}")
+        if not quiet:
+            print_queued(rows, names, max_lines=3, indent="  ")
     print("\n== 模拟结束 ==")
     print(
         "消息统计：" + "，".join(f"{KIND_NAMES.get(k, k)} {n}" for k, n in sorted(totals.items()))

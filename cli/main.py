@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -266,16 +267,20 @@ def cmd_invite(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-def print_queued(rows: Sequence[dict[str, object]], names: dict[int, str]) -> None:
+def print_queued(
+    rows: Sequence[Any], names: dict[int, str], *, max_lines: int | None = None, indent: str = ""
+) -> None:
+    """Each queued notice as its recipient would read it (outbox rows or QueuedNotice)."""
     from ledger.notices import render_notice
 
     for row in rows:
-        recipient = row["recipient_id"]
-        who = names.get(recipient, "?") if isinstance(recipient, int) else f"群 {row['chat_id']}"
-        params = row["params"]
-        assert isinstance(params, dict)
-        notice = render_notice(str(row["kind"]), str(row["text_key"]), params, "zh")
-        print(f"→ {who}：" + notice.text.replace("\n", "\n    "))
+        who = names.get(row.recipient_id, "?") if row.recipient_id else f"群 {row.chat_id}"
+        lines = render_notice(row.kind, row.text_key, row.params, "zh").text.splitlines()
+        if max_lines is not None:
+            lines = lines[:max_lines]
+        print(f"{indent}→ {who}：{lines[0]}")
+        for extra in lines[1:]:
+            print(f"{indent}    {extra}")
 
 
 def cmd_sweep(app: App, args: argparse.Namespace) -> int:
@@ -289,7 +294,7 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
     if now.tzinfo is None:
         now = now.replace(tzinfo=app.settings.zone)
     policy = SweepPolicy.from_settings(app.settings)
-    result, rows = run_sweep(app.engine, policy, now, dry_run=args.dry_run)
+    result, rows = run_sweep(app.engine, policy, now, collect=True, dry_run=args.dry_run)
     with Session(app.engine) as session:
         names = {o.id: o.name for o in session.exec(select(Official)) if o.id is not None}
     head = "[试运行，未写入] " if args.dry_run else ""

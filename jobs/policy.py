@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from config import PolicySettings, Settings
@@ -56,7 +56,3 @@ def before_stage(days_left: int, thresholds: list[int]) -> int | None:
     """The most urgent reminder stage reached: the smallest threshold >= days_left."""
     reached = [t for t in thresholds if t >= days_left]
     return min(reached) if reached else None
-
-
-def send_time_of(value: time) -> str:
-    return value.strftime("%H:%M")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,17 @@ from ledger.models import SweepRun
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class QueuedNotice:
+    """A queued row, detached from the session (a dry run rolls the rows themselves back)."""
+
+    recipient_id: int | None
+    chat_id: int | None
+    kind: str
+    text_key: str
+    params: dict[str, Any]
+
+
 def run_sweep(
     engine: Engine,
     policy: SweepPolicy,
@@ -26,27 +38,25 @@ def run_sweep(
     *,
     scheduled: bool = True,
     dry_run: bool = False,
-) -> tuple[SweepResult, list[dict[str, Any]]]:
-    """Sweep in its own unit of work; returns the result and the rows it queued."""
+    collect: bool = False,
+) -> tuple[SweepResult, list[QueuedNotice]]:
+    """Sweep in its own unit of work; with `collect`, also the rows it queued (for printing)."""
     from ledger.models import Outbox
 
     with session_scope(engine) as session:
         result = sweep(session=session, now=now, policy=policy, scheduled=scheduled)
-        queued = [
-            {
-                "recipient_id": r.recipient_id,
-                "chat_id": r.chat_id,
-                "kind": r.kind,
-                "text_key": r.text_key,
-                "params": r.params,
-                "task_id": r.task_id,
-            }
-            for r in session.exec(
-                select(Outbox)
-                .where(Outbox.sweep_id == result.sweep_id)
-                .order_by(col(Outbox.recipient_id), col(Outbox.id))
-            )
-        ]
+        queued = (
+            []
+            if not collect
+            else [
+                QueuedNotice(r.recipient_id, r.chat_id, r.kind, r.text_key, r.params)
+                for r in session.exec(
+                    select(Outbox)
+                    .where(Outbox.sweep_id == result.sweep_id)
+                    .order_by(col(Outbox.recipient_id), col(Outbox.id))
+                )
+            ]
+        )
         if dry_run:
             session.rollback()
     return result, queued

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from jobs.policy import SweepPolicy, before_stage, effective_days_left
+from ledger.clock import as_utc
 from ledger.enums import Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
-from ledger.lights import traffic_light
 from ledger.models import (
     AuditEvent,
     GroupSubscription,
@@ -30,6 +30,7 @@ from ledger.models import (
     Task,
     TaskPerson,
 )
+from ledger.notices import task_params
 from ledger.outbox import insert_ignore, outbox_row
 from ledger.queries import light_counts, weekly_changes
 
@@ -163,24 +164,15 @@ class _Sweep:
         return matching or [oid for oid, _ in self._heads]
 
     def params(self, task: _DueTask, **extra: Any) -> dict[str, Any]:
-        light = traffic_light(
-            status=TaskStatus(task.status),
-            kind=TaskKind(task.kind),
-            deadline=task.deadline,
-            today=self.today,
-            yellow_days=self.rules.yellow_days,
-        )
         return {
-            "task_id": task.id,
-            "ref": task.ref,
-            "title": task.title,
-            "deadline": task.deadline.isoformat() if task.deadline else "",
-            "days_left": (task.deadline - self.today).days if task.deadline else 0,
-            "light": light.value,
-            "owners": [self.names.get(i, "?") for i in task.people.get(Duty.OWNER.value, [])],
+            **task_params(task, self.today, self.rules.yellow_days),
+            "owners": self.owner_names(task),
             "lead_unit": task.lead_unit,
             **extra,
         }
+
+    def owner_names(self, task: _DueTask) -> list[str]:
+        return [self.names.get(i, "?") for i in task.people.get(Duty.OWNER.value, [])]
 
     def queue(
         self,
@@ -237,27 +229,19 @@ class _Sweep:
                 continue
             key = f"before:{task.deadline.isoformat()}:{stage}"
             params = self.params(task, stage=stage)
-            for owner in task.people.get(Duty.OWNER.value, []):
-                self.queue(
-                    kind="reminder",
-                    family="reminder",
-                    task_id=task.id,
-                    recipient=owner,
-                    stage=key,
-                    urgency=1000 - stage,
-                    text_key="notice.reminder.owner",
-                    params=params,
-                )
+            told = [(Duty.OWNER, "notice.reminder.owner")]
             if stage <= self.rules.leader_from_days:
-                for leader in task.people.get(Duty.LEADER.value, []):
+                told.append((Duty.LEADER, "notice.reminder.leader"))
+            for duty, text_key in told:
+                for person in task.people.get(duty.value, []):
                     self.queue(
                         kind="reminder",
                         family="reminder",
                         task_id=task.id,
-                        recipient=leader,
+                        recipient=person,
                         stage=key,
                         urgency=1000 - stage,
-                        text_key="notice.reminder.leader",
+                        text_key=text_key,
                         params=params,
                     )
 
@@ -399,14 +383,10 @@ class _Sweep:
             ).all()
         )
         for task_id, stage, asked_at in asked:
-            asked_utc = (
-                asked_at.replace(tzinfo=self.now.tzinfo) if asked_at.tzinfo is None else asked_at
-            )
+            asked_utc = as_utc(asked_at)  # aggregates may come back naive on SQLite
             reported = last_report.get(task_id)
-            if reported is not None:
-                reported = reported if reported.tzinfo else reported.replace(tzinfo=self.now.tzinfo)
-                if reported >= asked_utc:
-                    continue
+            if reported is not None and as_utc(reported) >= asked_utc:
+                continue
             wdays = self.policy.calendar.working_days_between(
                 self.policy.local_day(asked_utc), self.today
             )
@@ -451,7 +431,7 @@ class _Sweep:
                 {
                     "task_id": t.id,
                     "title": t.title,
-                    "owners": [self.names.get(i, "?") for i in t.people.get(Duty.OWNER.value, [])],
+                    "owners": self.owner_names(t),
                     "submitted": self.policy.local_day(submitted[t.id]).isoformat()
                     if submitted.get(t.id)
                     else "",
@@ -562,7 +542,7 @@ class _Sweep:
             {
                 "task_id": t.id,
                 "title": t.title,
-                "owners": [self.names.get(i, "?") for i in t.people.get(Duty.OWNER.value, [])],
+                "owners": self.owner_names(t),
                 "overdue": (self.today - t.deadline).days if t.deadline else 0,
             }
             for t in sorted(items, key=lambda t: (t.deadline or self.today, t.id))

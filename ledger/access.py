@@ -116,26 +116,12 @@ def _why(ctx: WorkContext, key: str, **params: Any) -> str:
     return render(key, ctx.actor.lang, **params)
 
 
-def visible_task_filter(session: Session, official: Official) -> Any:
-    """A SQL condition on Task selecting what `official` may see (used by every list query)."""
-    if official.role == OfficialRole.ADMIN:
-        return sa.true()
-    assert official.id is not None
-    own = select(TaskPerson.task_id).where(
-        TaskPerson.official_id == official.id,
-        TaskPerson.duty.in_([Duty.OWNER, Duty.LEADER, Duty.SUPERVISOR]),  # type: ignore[attr-defined]
-    )
-    conditions: list[Any] = [Task.id.in_(own)]  # type: ignore[union-attr]
-    if official.role == OfficialRole.SUPERVISOR:
-        rounds = supervised_round_ids(session, official.id)
-        conditions.append(Task.round_id.in_(rounds) if rounds else sa.true())  # type: ignore[attr-defined]
-    if official.role == OfficialRole.HEAD and official.unit:
-        conditions.append(Task.lead_unit == official.unit)
-    return sa.or_(*conditions)
-
-
 def manages_filter(session: Session, official: Official) -> Any:
-    """Like visible_task_filter, but for the supervisors' queries: leaders see what they lead."""
+    """A SQL condition on Task: what `official` oversees in the supervisors' queries.
+
+    Admins see all; supervisors their rounds (all rounds if they supervise no item yet);
+    leaders what they lead; heads their unit's items.
+    """
     if official.role == OfficialRole.ADMIN:
         return sa.true()
     assert official.id is not None

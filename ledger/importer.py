@@ -399,7 +399,7 @@ class _Applier:
         self.summary.new_officials.append(name)
         return official
 
-    def problem_for(self, round_: Round, item: ParsedTask, order: dict[int, int]) -> Problem:
+    def problem_for(self, round_: Round, item: ParsedTask) -> Problem:
         assert round_.id is not None
         aspect = self.aspects.get((round_.id, item.aspect_title))
         if aspect is None:
@@ -415,7 +415,6 @@ class _Applier:
         assert aspect.id is not None
         problem = self.problems.get((aspect.id, item.problem_title))
         if problem is None:
-            order[aspect.id] = order.get(aspect.id, 0) + 1
             problem = Problem(
                 aspect_id=aspect.id,
                 number=item.problem_number,
@@ -462,9 +461,8 @@ class _Applier:
                 .order_by(col(ProgressReport.created_at), col(ProgressReport.id))
             ):
                 latest_progress[report.task_id] = report.text
-        order: dict[int, int] = {}
         for position, item in enumerate(items):
-            problem = self.problem_for(round_, item, order)
+            problem = self.problem_for(round_, item)
             existing = tasks.get(item.ref)
             if existing is None:
                 self._create(round_, problem, item, position)

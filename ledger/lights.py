@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from ledger.enums import Light, TaskKind, TaskStatus
 
@@ -23,11 +24,19 @@ def traffic_light(
     return Light.GREEN
 
 
+def light_of(task: Any, today: date, yellow_days: int) -> Light:
+    """The light of anything with status, kind and deadline (a Task or a sweep row)."""
+    return traffic_light(
+        status=TaskStatus(task.status),
+        kind=TaskKind(task.kind),
+        deadline=task.deadline,
+        today=today,
+        yellow_days=yellow_days,
+    )
+
+
 def days_overdue(deadline: date | None, today: date) -> int:
     """Calendar days past the deadline (0 when not overdue or no deadline)."""
     if deadline is None or deadline >= today:
         return 0
     return (today - deadline).days
-
-
-LIGHT_ORDER = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2, Light.BLUE: 3, Light.CLOSED: 4}

@@ -45,7 +45,8 @@ def _ts(**kw: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kw)
 
 
-def _enum(enum_cls: type, **kw: Any) -> Any:
+def _enum(**kw: Any) -> Any:
+    """Enums are stored as their plain values, readable in any SQL client."""
     return Field(sa_type=sa.String(20), **kw)
 
 
@@ -98,13 +99,13 @@ class Task(SQLModel, table=True):
     title: str
     measures: str = ""
     target: str = ""
-    kind: TaskKind = _enum(TaskKind, default=TaskKind.DEADLINE)
-    role: TaskRole = _enum(TaskRole, default=TaskRole.LEAD)
+    kind: TaskKind = _enum(default=TaskKind.DEADLINE)
+    role: TaskRole = _enum(default=TaskRole.LEAD)
     lead_unit: str = ""
     participating_units: str = ""
     deadline: date | None = None
     original_deadline: date | None = None
-    status: TaskStatus = _enum(TaskStatus, default=TaskStatus.NOT_STARTED)
+    status: TaskStatus = _enum(default=TaskStatus.NOT_STARTED)
     completed_on: date | None = None
     completion_note: str = ""
     submitted_at: datetime | None = _ts(default=None)
@@ -124,7 +125,7 @@ class Official(SQLModel, table=True):
     name: str = Field(unique=True, max_length=100)
     unit: str = ""
     title: str = ""
-    role: OfficialRole = _enum(OfficialRole, default=OfficialRole.OWNER)
+    role: OfficialRole = _enum(default=OfficialRole.OWNER)
     language: str = "zh"
     telegram_user_id: int | None = Field(default=None, sa_type=sa.BigInteger, unique=True)
     chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)
@@ -140,7 +141,7 @@ class TaskPerson(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_task_person_official", "official_id", "duty"),)
     task_id: int = Field(foreign_key="task.id", primary_key=True)
     official_id: int = Field(foreign_key="official.id", primary_key=True)
-    duty: Duty = _enum(Duty, primary_key=True)
+    duty: Duty = _enum(primary_key=True)
     position: int = 0
 
 
@@ -163,7 +164,7 @@ class ProgressReport(SQLModel, table=True):
     task_id: int = Field(foreign_key="task.id", index=True)
     author_id: int | None = Field(default=None, foreign_key="official.id")
     text: str
-    via: Via = _enum(Via)
+    via: Via = _enum()
     created_at: datetime = _ts()
 
 
@@ -191,7 +192,7 @@ class ExtensionRequest(SQLModel, table=True):
     old_deadline: date
     new_deadline: date
     reason: str
-    status: ExtensionStatus = _enum(ExtensionStatus, default=ExtensionStatus.PENDING)
+    status: ExtensionStatus = _enum(default=ExtensionStatus.PENDING)
     decided_by_id: int | None = Field(default=None, foreign_key="official.id")
     decided_at: datetime | None = _ts(default=None)
     decision_note: str = ""
@@ -206,7 +207,7 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = _ts(index=True)
     actor_id: int | None = Field(default=None, foreign_key="official.id")
     actor_name: str = ""
-    via: Via = _enum(Via)
+    via: Via = _enum()
     action: str = Field(max_length=50)
     task_id: int | None = Field(default=None, foreign_key="task.id", index=True)
     official_id: int | None = Field(default=None, foreign_key="official.id")
@@ -227,7 +228,7 @@ class Outbox(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True, max_length=200)
-    channel: Channel = _enum(Channel, default=Channel.TELEGRAM)
+    channel: Channel = _enum(default=Channel.TELEGRAM)
     recipient_id: int | None = Field(default=None, foreign_key="official.id", index=True)
     chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     kind: str = Field(max_length=40)
@@ -239,7 +240,7 @@ class Outbox(SQLModel, table=True):
     text_key: str = Field(max_length=80)
     params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     not_before: datetime = _ts()
-    status: OutboxStatus = _enum(OutboxStatus, default=OutboxStatus.PENDING)
+    status: OutboxStatus = _enum(default=OutboxStatus.PENDING)
     attempts: int = 0
     last_error: str = ""
     sent_message_id: int | None = Field(default=None, sa_type=sa.BigInteger)

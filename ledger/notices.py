@@ -226,16 +226,13 @@ def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
 
 
 def task_params(task: Any, today: Any, yellow_days: int) -> dict[str, Any]:
-    """What every task notice shows: id, ref, title, deadline, days left and light."""
-    from ledger.lights import traffic_light
+    """What every task notice shows: id, ref, title, deadline, days left and light.
 
-    light = traffic_light(
-        status=task.status,
-        kind=task.kind,
-        deadline=task.deadline,
-        today=today,
-        yellow_days=yellow_days,
-    )
+    `task` is a Task or anything with the same fields (the sweep's lightweight rows).
+    """
+    from ledger.lights import light_of
+
+    light = light_of(task, today, yellow_days)
     return {
         "task_id": task.id,
         "ref": task.ref,

@@ -71,7 +71,3 @@ def split_problem(text: str) -> tuple[int | None, str]:
 
 def aspect_label(number: int) -> str:
     return f"({chinese_numeral(number)})"
-
-
-def section_label(number: int) -> str:
-    return f"{chinese_numeral(number)}、"

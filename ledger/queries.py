@@ -11,12 +11,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from ledger.enums import Duty, Light, TaskKind, TaskStatus
-from ledger.lights import LIGHT_ORDER, days_overdue, traffic_light
+from ledger.lights import days_overdue, light_of
 from ledger.models import (
     Aspect,
     AuditEvent,
     Evidence,
-    ExtensionRequest,
     Official,
     Problem,
     ProgressReport,
@@ -135,13 +134,7 @@ def list_tasks(
     views = []
     for task, round_name, aspect, problem in rows:
         assert task.id is not None
-        light = traffic_light(
-            status=task.status,
-            kind=task.kind,
-            deadline=task.deadline,
-            today=today,
-            yellow_days=yellow_days,
-        )
+        light = light_of(task, today, yellow_days)
         days_left = (task.deadline - today).days if task.deadline else None
         views.append(
             TaskView(
@@ -219,10 +212,6 @@ def task_view(session: Session, task_id: int, *, today: date, yellow_days: int) 
     return views[0] if views else None
 
 
-def sort_by_light(views: list[TaskView]) -> list[TaskView]:
-    return sorted(views, key=lambda v: (LIGHT_ORDER[v.light], -v.days_overdue, v.id))
-
-
 @dataclass
 class AspectStats:
     number: int
@@ -234,11 +223,6 @@ class AspectStats:
     submitted: int = 0
     long_term: int = 0
     overdue: int = 0
-
-    @property
-    def completion_rate(self) -> float:
-        closable = self.total - self.long_term
-        return self.closed / closable if closable else 1.0
 
 
 def stats(
@@ -312,16 +296,6 @@ def history(session: Session, task_id: int, limit: int = 30) -> list[AuditEvent]
         .limit(limit)
     )
     return list(reversed(list(session.exec(stmt))))
-
-
-def pending_extensions(session: Session, task_id: int) -> list[ExtensionRequest]:
-    return list(
-        session.exec(
-            select(ExtensionRequest).where(
-                ExtensionRequest.task_id == task_id, ExtensionRequest.status == "pending"
-            )
-        )
-    )
 
 
 def light_counts(

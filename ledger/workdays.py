@@ -81,11 +81,3 @@ class WorkCalendar:
                 count += 1
             current += timedelta(days=1)
         return count
-
-    def add_working_days(self, day: date, count: int) -> date:
-        current = day
-        while count > 0:
-            current += timedelta(days=1)
-            if self.is_working_day(current):
-                count -= 1
-        return current

@@ -44,7 +44,7 @@ from ledger.queries import (
     stats,
     task_view,
 )
-from ledger.texts import LIGHT_ICON, days_text, deadline_text
+from ledger.texts import LIGHT_ICON, days_text, deadline_text, task_label
 
 log = logging.getLogger(__name__)
 
@@ -416,7 +416,7 @@ class Handlers:
             note = self.check_length(" ".join(args[1:]), ctx.actor.lang)
             task = lifecycle.mark_submitted(ctx, task_id, note)
             await self.answer(
-                update, render("bot.submitted", ctx.actor.lang, label=f"#{task.id} {task.title}")
+                update, render("bot.submitted", ctx.actor.lang, label=task_label(task))
             )
 
         await self.guarded(update, work)
@@ -434,7 +434,7 @@ class Handlers:
             task = lifecycle.get_task(ctx, task_id)
             await self.answer(
                 update,
-                render("bot.progress_recorded", ctx.actor.lang, label=f"#{task.id} {task.title}"),
+                render("bot.progress_recorded", ctx.actor.lang, label=task_label(task)),
             )
 
         await self.guarded(update, work)
@@ -458,7 +458,7 @@ class Handlers:
             render(
                 "bot.extension_sent",
                 ctx.actor.lang,
-                label=f"#{task.id} {task.title}",
+                label=task_label(task),
                 old=old.isoformat() if old else "—",
                 new=new_date.isoformat(),
             ),
@@ -488,7 +488,7 @@ class Handlers:
                 self.check_length(" ".join(args[1:]), ctx.actor.lang),
             )
             await self.answer(
-                update, render("bot.approved", ctx.actor.lang, label=f"#{task.id} {task.title}")
+                update, render("bot.approved", ctx.actor.lang, label=task_label(task))
             )
 
         await self.guarded(update, work, managers_only=True)
@@ -506,7 +506,7 @@ class Handlers:
                 self.check_length(" ".join(args[1:]), ctx.actor.lang),
             )
             await self.answer(
-                update, render("bot.rejected", ctx.actor.lang, label=f"#{task.id} {task.title}")
+                update, render("bot.rejected", ctx.actor.lang, label=task_label(task))
             )
 
         await self.guarded(update, work, managers_only=True)
@@ -523,9 +523,7 @@ class Handlers:
             task = lifecycle.get_task(ctx, task_id)
             await self.answer(
                 update,
-                render(
-                    "bot.reminded", ctx.actor.lang, label=f"#{task.id} {task.title}", count=count
-                ),
+                render("bot.reminded", ctx.actor.lang, label=task_label(task), count=count),
             )
 
         await self.guarded(update, work, managers_only=True)
@@ -655,27 +653,21 @@ class Handlers:
             text = self.check_length(words, lang)
             task_id = row.task_id
             intent = row.params.get("action", "") if row.kind == "prompt" else ""
-            label = f"#{task_id}"
             if intent == "extend":
                 await self.extend_with(update, ctx, task_id, text.split())
                 return
             if intent == "reject":
                 task = lifecycle.reject(ctx, task_id, text)
-                await self.answer(
-                    update, render("bot.rejected", lang, label=f"#{task.id} {task.title}")
-                )
+                await self.answer(update, render("bot.rejected", lang, label=task_label(task)))
                 return
             is_done, rest = split_done(text)
             if intent == "done" or (is_done and intent != "progress"):
                 task = lifecycle.mark_submitted(ctx, task_id, rest if is_done else text)
-                await self.answer(
-                    update, render("bot.submitted", lang, label=f"#{task.id} {task.title}")
-                )
+                await self.answer(update, render("bot.submitted", lang, label=task_label(task)))
                 return
             lifecycle.record_progress(ctx, task_id, text)
             task = lifecycle.get_task(ctx, task_id)
-            label = f"#{task.id} {task.title}"
-            await self.answer(update, render("bot.progress_recorded", lang, label=label))
+            await self.answer(update, render("bot.progress_recorded", lang, label=task_label(task)))
 
         await self.guarded(update, work)
 
@@ -758,7 +750,7 @@ class Handlers:
                     lang,
                     file=name,
                     size=_size(size),
-                    label=f"#{task.id} {task.title}",
+                    label=task_label(task),
                     copy=copy,
                 ),
             )
@@ -829,15 +821,13 @@ class Handlers:
                 require_owner(ctx, task)
             if action == "done" and lifecycle.evidence_count(ctx, target) > 0:
                 lifecycle.mark_submitted(ctx, target, "")
-                await self.answer(
-                    update, render("bot.submitted", lang, label=f"#{task.id} {task.title}")
-                )
+                await self.answer(update, render("bot.submitted", lang, label=task_label(task)))
                 return
             from telegram import ForceReply
 
             sent = await self.answer(
                 update,
-                render(f"bot.prompt.{action}", lang, label=f"#{task.id} {task.title}"),
+                render(f"bot.prompt.{action}", lang, label=task_label(task)),
                 reply_markup=ForceReply(selective=True),
             )
             if sent is not None:
@@ -853,9 +843,7 @@ class Handlers:
                 )
         elif action == "approve":
             task = lifecycle.verify(ctx, target, "")
-            await self.answer(
-                update, render("bot.approved", lang, label=f"#{task.id} {task.title}")
-            )
+            await self.answer(update, render("bot.approved", lang, label=task_label(task)))
         elif action in ("ext_yes", "ext_no"):
             request = lifecycle.decide_extension(ctx, target, approve=action == "ext_yes")
             task = lifecycle.get_task(ctx, request.task_id)
@@ -865,7 +853,7 @@ class Handlers:
                 render(
                     key,
                     lang,
-                    label=f"#{task.id} {task.title}",
+                    label=task_label(task),
                     new=request.new_deadline.isoformat(),
                 ),
             )
