@@ -24,6 +24,7 @@ from bot.dispatcher import Dispatcher
 from bot.handlers.core import Handlers
 from bot.services import BotServices
 from config import Settings
+from ledger import lifecycle
 from ledger.clock import Clock, SystemClock
 from ledger.i18n import render
 
@@ -75,8 +76,36 @@ def build_application(
     add(CommandHandler("due", handlers.list_command("due", managers=True)))
     add(CommandHandler("pending", handlers.list_command("pending", managers=True)))
     add(CommandHandler("owner", handlers.list_command("owner", managers=True)))
-    add(CommandHandler("approve", handlers.approve))
-    add(CommandHandler("reject", handlers.reject))
+    decide = handlers.decision
+    add(
+        CommandHandler(
+            "approve",
+            decide(lifecycle.verify, "/approve 编号 [意见]", "bot.approved", reason_required=False),
+        )
+    )
+    add(
+        CommandHandler(
+            "reject",
+            decide(lifecycle.reject, "/reject 编号 理由", "bot.rejected", reason_required=True),
+        )
+    )
+    add(
+        CommandHandler(
+            "reopen",
+            decide(lifecycle.reopen, "/reopen 编号 理由", "bot.reopened", reason_required=True),
+        )
+    )
+    add(
+        CommandHandler(
+            "longterm",
+            decide(
+                lifecycle.make_long_term,
+                "/longterm 编号 [理由]",
+                "bot.made_long_term",
+                reason_required=False,
+            ),
+        )
+    )
     add(CommandHandler("stats", handlers.stats))
     add(CommandHandler("remind", handlers.remind))
     add(CommandHandler("export", handlers.export))

@@ -42,6 +42,7 @@ class RecordingRequest(BaseRequest):
     files: dict[str, bytes] = field(default_factory=dict)
     next_message_id: int = 100
     raise_next: list[Exception] = field(default_factory=list)
+    uploads: list[tuple[str, bytes]] = field(default_factory=list)
     on_call: Callable[[Call], None] | None = None
 
     async def initialize(self) -> None:
@@ -78,8 +79,13 @@ class RecordingRequest(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         call = Call(api_method, dict(params))
+        if request_data is not None and request_data.contains_files:
+            for name, content, *_ in request_data.multipart_data.values():
+                self.uploads.append((name, content if isinstance(content, bytes) else b""))
         if api_method not in ("getMe", "getUpdates", "deleteWebhook"):
             self.calls.append(call)
+            if self.on_call is not None:
+                self.on_call(call)
             if self.raise_next:
                 raise self.raise_next.pop(0)
             if self.faults:

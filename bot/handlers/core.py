@@ -32,7 +32,7 @@ from ledger.enums import OfficialRole
 from ledger.errors import InvalidInput, LedgerError, NotAllowed
 from ledger.exporter import export_ledger
 from ledger.i18n import render
-from ledger.models import GroupSubscription
+from ledger.models import GroupSubscription, Task
 from ledger.notices import TASK_BUTTONS, bind_buttons
 from ledger.officials import find_official, redeem_invite, set_language
 from ledger.outbox import find_sent, record_sent
@@ -475,41 +475,29 @@ class Handlers:
 
         await self.guarded(update, work)
 
-    async def approve(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/approve ID [opinion]"""
+    def decision(
+        self,
+        service: Callable[[WorkContext, int, str], Task],
+        usage: str,
+        reply_key: str,
+        *,
+        reason_required: bool,
+    ) -> Handler:
+        """A supervisor's `/command ID [text]` on one task: approve, reject, reopen, long-term."""
 
-        async def work(ctx: WorkContext) -> None:
-            args = context.args or []
-            if not args:
-                raise self.usage(ctx.actor.lang, "/approve 编号 [意见]")
-            task = lifecycle.verify(
-                ctx,
-                self.task_id(args[0], ctx.actor.lang),
-                self.check_length(" ".join(args[1:]), ctx.actor.lang),
-            )
-            await self.answer(
-                update, render("bot.approved", ctx.actor.lang, label=task_label(task))
-            )
+        async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            async def work(ctx: WorkContext) -> None:
+                args = context.args or []
+                if len(args) < (2 if reason_required else 1):
+                    raise self.usage(ctx.actor.lang, usage)
+                text = self.check_length(" ".join(args[1:]), ctx.actor.lang)
+                task = service(ctx, self.task_id(args[0], ctx.actor.lang), text)
+                await self.answer(update, render(reply_key, ctx.actor.lang, label=task_label(task)))
 
-        await self.guarded(update, work, managers_only=True)
+            await self.guarded(update, work, managers_only=True)
 
-    async def reject(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/reject ID reason"""
-
-        async def work(ctx: WorkContext) -> None:
-            args = context.args or []
-            if len(args) < 2:
-                raise self.usage(ctx.actor.lang, "/reject 编号 理由")
-            task = lifecycle.reject(
-                ctx,
-                self.task_id(args[0], ctx.actor.lang),
-                self.check_length(" ".join(args[1:]), ctx.actor.lang),
-            )
-            await self.answer(
-                update, render("bot.rejected", ctx.actor.lang, label=task_label(task))
-            )
-
-        await self.guarded(update, work, managers_only=True)
+        handler.__doc__ = usage
+        return handler
 
     async def remind(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/remind ID: 一键催办."""

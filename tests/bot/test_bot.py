@@ -363,3 +363,133 @@ async def test_extension_in_chat_and_supervisor_buttons(app, session, clock, led
     assert "已批准延期" in last_text(request_layer)
     updated = task(session, "2")
     assert str(updated.deadline) == "2026-12-31" and updated.original_deadline == old
+
+
+# --- look-back, long-term, groups, digests, export, language, shutdown --------------------
+async def test_reopen_and_long_term_in_chat(app, session, ledger, request_layer):
+    tid = ledger.id("1")
+    await feed(app, message_update(ZHAO, f"/done {tid} 方案已印发"))
+    await feed(app, message_update(CHEN, f"/approve {tid} 同意"))
+    await feed(app, message_update(ZHAO, f"/reopen {tid} 想撤回"))
+    assert "仅限督办人" in last_text(request_layer)
+    await feed(app, message_update(CHEN, f"/reopen {tid}"))
+    assert "用法" in last_text(request_layer)  # a reason is required
+    await feed(app, message_update(CHEN, f"/reopen {tid} 回头看发现纸上整改"))
+    assert "已重新打开" in last_text(request_layer)
+    assert task(session, "1").status == TaskStatus.IN_PROGRESS
+    await feed(app, message_update(CHEN, f"/longterm {ledger.id('2')} 需长期推进"))
+    assert "转为长期坚持" in last_text(request_layer)
+    assert task(session, "2").kind == "long_term" and task(session, "2").deadline is None
+
+
+async def test_groups_answer_only_managers_and_subscribe(app, session, ledger, request_layer):
+    group = -100123
+    await feed(app, message_update(ZHAO, "/mine", chat_id=group, chat_type="supergroup"))
+    await feed(app, message_update(8888, "/stats", chat_id=group, chat_type="supergroup"))
+    assert request_layer.sent() == []  # owners and strangers get no answer in a group
+    await feed(app, message_update(CHEN, "/subscribe", chat_id=group, chat_type="supergroup"))
+    assert "已订阅每周调度" in last_text(request_layer)
+    from ledger.models import GroupSubscription
+
+    assert session.exec(select(GroupSubscription)).one().chat_id == group
+    await feed(app, message_update(CHEN, "/subscribe"))
+    assert "请在群里使用" in last_text(request_layer)
+
+
+async def test_reply_to_a_digest_asks_which_task(
+    app, session, settings, clock, engine, request_layer, ledger
+):
+    zhao = session.exec(select(Official).where(Official.name == "赵磊")).one()
+    for ref in ("1", "3"):
+        session.add(
+            Outbox(
+                dedupe_key=f"d:{ref}",
+                recipient_id=zhao.id,
+                kind="reminder",
+                family="reminder",
+                task_id=ledger.id(ref),
+                stage=ref,
+                sweep_id=77,
+                text_key="notice.reminder.owner",
+                params={
+                    "task_id": ledger.id(ref),
+                    "title": f"任务{ref}",
+                    "ref": ref,
+                    "deadline": "2026-12-01",
+                    "days_left": 3,
+                    "light": "yellow",
+                },
+                not_before=clock.now(),
+                created_at=clock.now(),
+            )
+        )
+    session.commit()
+    low = settings.model_copy(
+        update={"policy": settings.policy.model_copy(update={"digest_threshold": 1})}
+    )
+    dispatcher = Dispatcher(app.bot, BotServices(engine=engine, settings=low, clock=clock))
+    dispatcher.cfg = dispatcher.cfg.model_copy(update={"private_chat_interval": 0})
+    await dispatcher.drain()
+    digest = request_layer.sent()[-1]
+    assert "【整改提醒汇总】您有 2 项" in digest.text
+    assert {f"a:done:{ledger.id('1')}", f"a:done:{ledger.id('3')}"} <= set(digest.buttons)
+    assert all(r.status == OutboxStatus.SENT for r in outbox(session))
+    marker = session.exec(select(Outbox).where(Outbox.kind == "digest")).one()
+    await feed(app, message_update(ZHAO, "进展顺利", reply_to=marker.sent_message_id))
+    assert "请先选择" in last_text(request_layer)
+    assert f"a:progress:{ledger.id('3')}" in request_layer.sent()[-1].buttons
+
+
+async def test_export_sends_a_real_workbook(app, ledger, request_layer):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    await feed(app, message_update(CHEN, "/export"))
+    assert request_layer.sent("sendDocument")
+    name, content = request_layer.uploads[-1]
+    assert name.endswith(".xlsx")
+    sheet = load_workbook(BytesIO(content)).active
+    assert sheet.max_row == 5 and sheet["B1"].value == "序号"
+    await feed(app, message_update(ZHAO, "/export"))
+    assert "仅限督办人" in last_text(request_layer)
+
+
+async def test_language_switch(app, ledger, request_layer):
+    await feed(app, message_update(ZHAO, "/lang fr"))
+    assert "用法：/lang zh|en" in last_text(request_layer)
+    await feed(app, message_update(ZHAO, "/lang en"))
+    assert last_text(request_layer) == "Language set to English."
+    await feed(app, message_update(ZHAO, "/mine"))
+    assert last_text(request_layer).startswith("My tasks")
+    await feed(app, message_update(ZHAO, "/done 999 x"))
+    assert "No task #999" in last_text(request_layer)
+
+
+async def test_stop_finishes_the_message_in_flight_and_leaves_the_rest(
+    app, session, settings, clock, engine, request_layer, ledger
+):
+    for name in ("赵磊", "孙丽", "李明"):
+        queue_one(session, clock, recipient_name=name)
+    dispatcher = make_dispatcher(app, settings, clock, engine)
+    request_layer.on_call = lambda call: dispatcher.stop()  # SIGTERM arrives mid-send
+    await dispatcher.drain()
+    statuses = sorted(r.status for r in outbox(session))
+    assert statuses == [OutboxStatus.PENDING, OutboxStatus.PENDING, OutboxStatus.SENT]
+
+
+async def test_private_chats_get_at_most_one_message_per_second(
+    app, session, settings, clock, engine, request_layer, ledger
+):
+    zhao = queue_one(session, clock, task_id=ledger.id("1"))
+    queue_one(session, clock, task_id=ledger.id("3"))  # a second message to the same chat
+    dispatcher = Dispatcher(app.bot, BotServices(engine=engine, settings=settings, clock=clock))
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    dispatcher.sleep = fake_sleep
+    await dispatcher.drain()
+    assert len([c for c in request_layer.sent() if int(c.params["chat_id"]) == zhao.chat_id]) == 2
+    assert len(waits) == 1 and 0.9 < waits[0] <= 1.0

@@ -60,3 +60,9 @@ def test_bad_setting_stops_startup(db, monkeypatch, capsys):
 def test_database_file_is_owner_only(db):
     assert run("init") == 0
     assert (db / "cli.db").stat().st_mode & 0o077 == 0
+
+
+def test_run_without_token_points_to_the_demo(db, capsys):
+    assert run("run") == 2
+    err = capsys.readouterr().err
+    assert "LEDGERBOT_TELEGRAM__TOKEN" in err and "ledgerbot demo" in err
