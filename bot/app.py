@@ -144,6 +144,23 @@ def build_application(
     return application
 
 
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """How the webhook listens: on the configured address, at the public URL's path."""
+    from urllib.parse import urlparse
+
+    telegram = settings.telegram
+    if not telegram.webhook_url:
+        raise ValueError("telegram.webhook_url (LEDGERBOT_TELEGRAM__WEBHOOK_URL) is not set")
+    secret = telegram.webhook_secret.get_secret_value() if telegram.webhook_secret else None
+    return {
+        "listen": telegram.webhook_listen,
+        "port": telegram.webhook_port,
+        "url_path": urlparse(telegram.webhook_url).path.strip("/"),
+        "webhook_url": telegram.webhook_url,
+        "secret_token": secret,
+    }
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The one error handler: log with the traceback first, then a short apology."""
     log.error("update_failed", exc_info=context.error)

@@ -311,7 +311,7 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
-    from bot.app import build_application
+    from bot.app import build_application, webhook_options
 
     token = app.settings.telegram.resolved_token()
     if not token:
@@ -332,14 +332,8 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     telegram = app.settings.telegram
     if args.webhook or telegram.webhook_url:
         if not telegram.webhook_url:
-            raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL")
-        secret = telegram.webhook_secret.get_secret_value() if telegram.webhook_secret else None
-        application.run_webhook(
-            listen=telegram.webhook_listen,
-            port=telegram.webhook_port,
-            webhook_url=telegram.webhook_url,
-            secret_token=secret,
-        )
+            raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL (the public URL)")
+        application.run_webhook(**webhook_options(app.settings))
     else:
         application.run_polling()
     return 0

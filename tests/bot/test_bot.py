@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
+from telegram.error import NetworkError, TimedOut
 
 from bot.dispatcher import Dispatcher
 from bot.services import BotServices
@@ -329,19 +330,19 @@ async def test_keyboard_words(app, request_layer, ledger, text):
     assert last_text(request_layer)
 
 
-async def test_dispatcher_timeout_is_retried_later(
-    app, session, settings, clock, engine, request_layer, ledger
+@pytest.mark.parametrize(
+    ("error", "recorded"),
+    [(TimedOut(), "Timed out"), (NetworkError("Connection reset by peer"), "Connection reset")],
+)
+async def test_dispatcher_timeout_or_dropped_connection_is_retried_later(
+    app, session, settings, clock, engine, request_layer, ledger, error, recorded
 ):
-    from telegram.error import TimedOut
-
     queue_one(session, clock)
-    request_layer.raise_next.append(TimedOut())
+    request_layer.raise_next.append(error)
     dispatcher = make_dispatcher(app, settings, clock, engine)
     await dispatcher.drain()
     row = outbox(session)[0]
-    assert (
-        row.status == OutboxStatus.PENDING and row.attempts == 1 and "Timed out" in row.last_error
-    )
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1 and recorded in row.last_error
     clock.advance(timedelta(seconds=5))
     await dispatcher.drain()
     assert outbox(session)[0].status == OutboxStatus.SENT
