@@ -109,6 +109,7 @@ def build_application(
     add(CommandHandler("stats", handlers.stats))
     add(CommandHandler("remind", handlers.remind))
     add(CommandHandler("export", handlers.export))
+    add(CommandHandler("report", handlers.report))
     add(CommandHandler("subscribe", handlers.subscribe))
     add(CallbackQueryHandler(handlers.button))
     add(MessageHandler(filters.PHOTO | filters.Document.ALL, handlers.file))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from cli.table import render_table
 from config import Settings, SettingsError, load_settings
@@ -92,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show what would be queued; write nothing"
     )
 
+    p = sub.add_parser("report", help="draft the rectification report (docx) for a round")
+    p.add_argument("--round", dest="round_name", required=True)
+    p.add_argument("--out", type=Path, required=True, help="FILE.docx")
+    p.add_argument("--public", action="store_true", help="the public notice: no names, no notes")
+
+    p = sub.add_parser("archive", help="the evidence archive (zip, a folder per task) of a round")
+    p.add_argument("--round", dest="round_name", required=True)
+    p.add_argument("--out", type=Path, required=True, help="FILE.zip")
+
     p = sub.add_parser("run", help="run the Telegram bot, the scheduler and the dispatcher")
     p.add_argument(
         "--webhook", action="store_true", help="webhook mode (needs telegram.webhook_url)"
@@ -119,10 +129,7 @@ class App:
             create_schema(self._engine)
         return self._engine
 
-    def context(self, session: object) -> WorkContext:
-        from sqlmodel import Session
-
-        assert isinstance(session, Session)
+    def context(self, session: Session) -> WorkContext:
         return WorkContext(
             session=session, now=self.clock.now(), actor=Actor(via=Via.CLI), settings=self.settings
         )
@@ -284,7 +291,7 @@ def print_queued(
 
 
 def cmd_sweep(app: App, args: argparse.Namespace) -> int:
-    from sqlmodel import Session, select
+    from sqlmodel import select
 
     from jobs.policy import SweepPolicy
     from jobs.runner import run_sweep
@@ -307,6 +314,43 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
         f"(queued {result.queued}, covered {result.covered}, escalated {result.escalated})"
     )
     print_queued(rows, names)
+    return 0
+
+
+def cmd_report(app: App, args: argparse.Namespace) -> int:
+    from ledger.reports import gather, write_report
+
+    with session_scope(app.engine) as session:
+        ctx = app.context(session)
+        data = gather(
+            session, args.round_name, today=ctx.today, yellow_days=app.settings.policy.yellow_days
+        )
+    write_report(data, args.out, public=args.public)
+    kind = "公开版" if args.public else "内部版（含整改档案清单）"
+    print(
+        f"已生成{kind}报告 {args.out}：{len(data.aspects)}个方面{data.problem_count}个具体问题，"
+        f"{len(data.tasks)}项任务，完成率{data.completion_rate}%"
+    )
+    return 0
+
+
+def cmd_archive(app: App, args: argparse.Namespace) -> int:
+    from ledger.reports import gather, write_archive
+
+    with session_scope(app.engine) as session:
+        ctx = app.context(session)
+        data = gather(
+            session, args.round_name, today=ctx.today, yellow_days=app.settings.policy.yellow_days
+        )
+    summary = write_archive(data, args.out)
+    print(
+        f"已归档 {summary.files} 个佐证文件到 {args.out}（sha256 已校验）"
+        + (
+            f"；{summary.missing_copies} 个仅有 Telegram 存档，无本地副本"
+            if summary.missing_copies
+            else ""
+        )
+    )
     return 0
 
 
@@ -353,6 +397,8 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "officials": cmd_officials,
     "invite": cmd_invite,
     "sweep": cmd_sweep,
+    "report": cmd_report,
+    "archive": cmd_archive,
     "run": cmd_run,
     "demo": cmd_demo,
 }

@@ -361,6 +361,16 @@ def decide_extension(
     return request
 
 
+def check_evidence_size(ctx: WorkContext, size: int) -> None:
+    """Refuse a file over the limit before anyone downloads it."""
+    if size > ctx.settings.max_evidence_mb * 1024 * 1024:
+        raise InvalidInput(
+            "error.file_too_large",
+            size_mb=round(size / 1024 / 1024, 1),
+            limit_mb=ctx.settings.max_evidence_mb,
+        )
+
+
 def add_evidence(
     ctx: WorkContext,
     task_id: int,
@@ -377,13 +387,7 @@ def add_evidence(
     require_owner(ctx, task)
     if task.status == TaskStatus.CLOSED:
         raise InvalidInput("error.closed_task", task_id=task.id)
-    limit = ctx.settings.max_evidence_mb * 1024 * 1024
-    if size > limit:
-        raise InvalidInput(
-            "error.file_too_large",
-            size_mb=round(size / 1024 / 1024, 1),
-            limit_mb=ctx.settings.max_evidence_mb,
-        )
+    check_evidence_size(ctx, size)
     evidence = Evidence(
         task_id=task_id,
         uploaded_by_id=ctx.actor.official_id,

@@ -585,6 +585,52 @@ class Handlers:
 
         await self.guarded(update, work, managers_only=True)
 
+    async def report(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/report [public]: the rectification report of the latest round the user oversees."""
+
+        async def work(ctx: WorkContext) -> None:
+            import tempfile
+
+            from ledger.reports import gather, write_report
+
+            assert ctx.actor.official is not None
+            public = any(a.lower() in ("public", "公开") for a in (context.args or []))
+            views = list_tasks(
+                ctx.session,
+                TaskFilter(scope=manages_filter(ctx.session, ctx.actor.official)),
+                today=ctx.today,
+                yellow_days=ctx.settings.policy.yellow_days,
+                order="deadline",
+            )
+            if not views:
+                await self.answer(update, render("bot.no_tasks", ctx.actor.lang))
+                return
+            latest = max(views, key=lambda v: v.task.round_id)
+            data = gather(
+                ctx.session,
+                latest.round_name,
+                today=ctx.today,
+                yellow_days=ctx.settings.policy.yellow_days,
+            )
+            with tempfile.TemporaryDirectory() as tmp:
+                suffix = "公开版" if public else "内部版"
+                path = Path(tmp) / f"整改落实情况报告-{suffix}-{ctx.today.isoformat()}.docx"
+                write_report(data, path, public=public)
+                message = update.effective_message
+                if message is not None:
+                    await message.reply_document(
+                        document=path.read_bytes(),
+                        filename=path.name,
+                        caption=render(
+                            "bot.report_caption",
+                            ctx.actor.lang,
+                            round=latest.round_name,
+                            rate=data.completion_rate,
+                        ),
+                    )
+
+        await self.guarded(update, work, managers_only=True)
+
     async def subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/subscribe in a group: weekly digest and red list to the 领导小组."""
 
@@ -702,21 +748,18 @@ class Handlers:
                 photo = message.photo[-1]
                 file_id, unique = photo.file_id, photo.file_unique_id
                 name, size, mime = f"photo-{unique}.jpg", photo.file_size or 0, "image/jpeg"
-            limit = ctx.settings.max_evidence_mb
-            sha, local = "", ""
-            if size <= limit * 1024 * 1024:
-                telegram_file = await context.bot.get_file(file_id)
-                buffer = io.BytesIO()
-                await telegram_file.download_to_memory(buffer)
-                data = buffer.getvalue()
-                sha = hashlib.sha256(data).hexdigest()
-                local = str(self.store(ctx, task.id or 0, sha, name, data))
-                size = len(data)
+            lifecycle.check_evidence_size(ctx, size)
+            telegram_file = await context.bot.get_file(file_id)
+            buffer = io.BytesIO()
+            await telegram_file.download_to_memory(buffer)
+            data = buffer.getvalue()
+            sha = hashlib.sha256(data).hexdigest()
+            local = str(self.store(ctx, task.id or 0, sha, name, data))
             lifecycle.add_evidence(
                 ctx,
                 task.id or 0,
                 file_name=name,
-                size=size,
+                size=len(data),
                 mime_type=mime,
                 sha256=sha,
                 telegram_file_id=file_id,
@@ -730,16 +773,14 @@ class Handlers:
                     lifecycle.mark_submitted(ctx, task.id or 0, rest)
                 else:
                     lifecycle.record_progress(ctx, task.id or 0, caption)
-            copy = "" if local else render("bot.evidence_no_copy", lang, limit=limit)
             await self.answer(
                 update,
                 render(
                     "bot.evidence_recorded",
                     lang,
                     file=name,
-                    size=_size(size),
+                    size=_size(len(data)),
                     label=task_label(task),
-                    copy=copy,
                 ),
             )
 

@@ -494,3 +494,41 @@ async def test_private_chats_get_at_most_one_message_per_second(
     await dispatcher.drain()
     assert len([c for c in request_layer.sent() if int(c.params["chat_id"]) == zhao.chat_id]) == 2
     assert len(waits) == 1 and 0.9 < waits[0] <= 1.0
+
+
+async def test_report_in_chat(app, ledger, request_layer):
+    from io import BytesIO
+
+    from docx import Document
+
+    await feed(app, message_update(CHEN, "/report 公开"))
+    name, content = request_layer.uploads[-1]
+    assert name.endswith(".docx") and "公开版" in name
+    text = "\n".join(p.text for p in Document(BytesIO(content)).paragraphs)
+    assert "二、问题整改落实情况" in text and "赵磊" not in text
+    await feed(app, message_update(ZHAO, "/report"))
+    assert "仅限督办人" in last_text(request_layer)
+
+
+async def test_file_over_the_limit_is_refused_before_download(
+    app, session, settings, clock, request_layer, ledger
+):
+    await sweep_and_dispatch(app, session, settings, clock, request_layer)
+    row = session.exec(
+        select(Outbox).where(Outbox.task_id == ledger.id("2"), Outbox.kind == "reminder")
+    ).first()
+    await feed(
+        app,
+        message_update(
+            SUN,
+            reply_to=row.sent_message_id,
+            document={
+                "file_id": "BIG",
+                "file_unique_id": "uBIG",
+                "file_name": "录像.mp4",
+                "file_size": 25 * 1024 * 1024,
+            },
+        ),
+    )
+    assert "文件过大（25.0 MB），上限为 20 MB" in last_text(request_layer)
+    assert request_layer.sent("getFile") == [] and session.exec(select(Evidence)).all() == []

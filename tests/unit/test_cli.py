@@ -66,3 +66,15 @@ def test_run_without_token_points_to_the_demo(db, capsys):
     assert run("run") == 2
     err = capsys.readouterr().err
     assert "LEDGERBOT_TELEGRAM__TOKEN" in err and "ledgerbot demo" in err
+
+
+def test_report_and_archive_commands(db, capsys):
+    sheet = write_xlsx(db / "l.xlsx", [task_row(1, "2026-12-31"), task_row(2, "长期坚持", "孙丽")])
+    assert run("import", str(sheet), "--round", "第一轮", "--group", "区委第二巡察组") == 0
+    assert run("report", "--round", "第一轮", "--out", str(db / "r.docx")) == 0
+    assert "完成率0.0%" in capsys.readouterr().out and (db / "r.docx").stat().st_size > 0
+    assert run("report", "--round", "第一轮", "--out", str(db / "p.docx"), "--public") == 0
+    assert run("archive", "--round", "第一轮", "--out", str(db / "a.zip")) == 0
+    assert "已归档 0 个佐证文件" in capsys.readouterr().out
+    assert run("report", "--round", "第九轮", "--out", str(db / "x.docx")) == 1
+    assert "第九轮" in capsys.readouterr().err

@@ -1,0 +1,402 @@
+"""The rectification report (整改落实情况报告) and the evidence archive, drafted from the ledger.
+
+Structure and numbering follow published notices (see shared/seed): 一、 sections, (一) aspects,
+1、 problems, "整改情况：一是…二是…" under each. The public variant carries no official's name,
+no internal note and no evidence list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from openpyxl import Workbook
+from sqlmodel import Session, col, select
+
+from ledger.enums import TaskKind, TaskStatus
+from ledger.errors import InvalidInput
+from ledger.models import Evidence, Official, Round
+from ledger.numbering import chinese_numeral
+from ledger.queries import TaskFilter, TaskView, list_tasks
+
+BODY_PT = 16  # 三号
+TITLE_PT = 22  # 二号
+FONTS = {"title": "方正小标宋简体", "h1": "黑体", "h2": "楷体", "body": "仿宋"}
+
+
+@dataclass
+class ProblemSection:
+    number: int | None
+    title: str
+    tasks: list[TaskView] = field(default_factory=list)
+
+
+@dataclass
+class AspectSection:
+    number: int
+    title: str
+    problems: list[ProblemSection] = field(default_factory=list)
+
+
+@dataclass
+class EvidenceRow:
+    task_id: int
+    task_title: str
+    file_name: str
+    sha256: str
+    uploaded_by: str
+    uploaded_at: str
+    size: int
+    local_path: str
+    telegram_file_id: str
+
+
+@dataclass
+class ReportData:
+    round: Round
+    today: date
+    aspects: list[AspectSection]
+    tasks: list[TaskView]
+    evidence: list[EvidenceRow]
+    official_names: list[str]
+
+    @property
+    def problem_count(self) -> int:
+        return sum(len(a.problems) for a in self.aspects)
+
+    def count(self, predicate: Any) -> int:
+        return sum(1 for v in self.tasks if predicate(v))
+
+    @property
+    def closed(self) -> int:
+        return self.count(lambda v: v.task.status == TaskStatus.CLOSED)
+
+    @property
+    def long_term(self) -> int:
+        return self.count(
+            lambda v: v.task.kind == TaskKind.LONG_TERM and v.task.status != TaskStatus.CLOSED
+        )
+
+    @property
+    def in_progress(self) -> int:
+        return len(self.tasks) - self.closed - self.long_term
+
+    @property
+    def completion_rate(self) -> float:
+        closable = len(self.tasks) - self.long_term
+        return round(100 * self.closed / closable, 1) if closable else 100.0
+
+
+def gather(session: Session, round_name: str, *, today: date, yellow_days: int) -> ReportData:
+    round_ = session.exec(select(Round).where(Round.name == round_name)).first()
+    if round_ is None:
+        raise InvalidInput("error.not_found", what="轮次", ref=round_name)
+    views = list_tasks(
+        session, TaskFilter(round_name=round_name), today=today, yellow_days=yellow_days
+    )
+    aspects: dict[int, AspectSection] = {}
+    problems: dict[int, ProblemSection] = {}
+    for view in views:
+        aspect = aspects.get(view.aspect.id or 0)
+        if aspect is None:
+            aspect = aspects[view.aspect.id or 0] = AspectSection(
+                view.aspect.number, view.aspect.title
+            )
+        problem = problems.get(view.problem.id or 0)
+        if problem is None:
+            number = view.problem.number if view.problem.title != view.aspect.title else None
+            problem = problems[view.problem.id or 0] = ProblemSection(number, view.problem.title)
+            aspect.problems.append(problem)
+        problem.tasks.append(view)
+    names = {o.id: o.name for o in session.exec(select(Official))}
+    task_titles = {v.id: v.task.title for v in views}
+    evidence = [
+        EvidenceRow(
+            task_id=e.task_id,
+            task_title=task_titles[e.task_id],
+            file_name=e.file_name,
+            sha256=e.sha256,
+            uploaded_by=names.get(e.uploaded_by_id or 0, "—"),
+            uploaded_at=e.created_at.strftime("%Y-%m-%d %H:%M"),
+            size=e.size,
+            local_path=e.local_path,
+            telegram_file_id=e.telegram_file_id,
+        )
+        for e in session.exec(
+            select(Evidence)
+            .where(col(Evidence.task_id).in_(list(task_titles)))
+            .order_by(col(Evidence.task_id), col(Evidence.id))
+        )
+    ]
+    return ReportData(
+        round=round_,
+        today=today,
+        aspects=sorted(aspects.values(), key=lambda a: a.number),
+        tasks=views,
+        evidence=evidence,
+        official_names=sorted(set(names.values()), key=len, reverse=True),
+    )
+
+
+def ordinal(n: int) -> str:
+    """一是、二是… as the notices enumerate measures."""
+    return f"{chinese_numeral(n)}是"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip("；;，,")
+    return text if not text or text[-1] in "。！？.!?" else text + "。"
+
+
+class _Writer:
+    def __init__(self, data: ReportData, public: bool) -> None:
+        self.data = data
+        self.public = public
+        self.doc = Document()
+        section = self.doc.sections[0]
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+        section.left_margin, section.right_margin = Mm(28), Mm(26)
+        normal: Any = self.doc.styles["Normal"]
+        normal.font.name = FONTS["body"]
+        normal.font.size = Pt(BODY_PT)
+        normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONTS["body"])
+        fmt = normal.paragraph_format
+        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        fmt.line_spacing = Pt(28)
+        fmt.space_after = Pt(0)
+
+    def scrub(self, text: str) -> str:
+        """The public variant names no official, even inside free text."""
+        if not self.public:
+            return text
+        for name in self.data.official_names:
+            if name:
+                text = text.replace(name, "相关责任人")
+        return text
+
+    def paragraph(
+        self,
+        text: str,
+        *,
+        font: str = "body",
+        size: int = BODY_PT,
+        bold: bool = False,
+        indent: bool = True,
+        align: Any = None,
+    ) -> None:
+        para = self.doc.add_paragraph()
+        if indent:
+            para.paragraph_format.first_line_indent = Pt(2 * size)
+        if align is not None:
+            para.alignment = align
+        run = para.add_run(self.scrub(text))
+        run.font.name = FONTS[font]
+        run.font.size = Pt(size)
+        run.font.bold = bold
+        run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONTS[font])
+
+    def heading(self, text: str, level: int) -> None:
+        font = {1: "h1", 2: "h2", 3: "body"}[level]
+        self.paragraph(text, font=font, bold=level == 3)
+
+    def write(self, path: Path) -> None:
+        data, round_ = self.data, self.data.round
+        group = round_.inspection_group or "巡察组"
+        unit = round_.inspected_unit or "本单位"
+        self.paragraph(
+            f"关于{group}巡察反馈意见整改落实情况的报告",
+            font="title",
+            size=TITLE_PT,
+            indent=False,
+            align=WD_ALIGN_PARAGRAPH.CENTER,
+        )
+        self.paragraph("", indent=False)
+        when = _chinese_date(round_.feedback_date) if round_.feedback_date else "此前"
+        tail = "现将巡察整改情况予以公布。" if self.public else "现将整改落实情况报告如下。"
+        self.paragraph(
+            f"{when}，{group}向{unit}反馈了巡察意见，指出了{len(data.aspects)}个方面"
+            f"{data.problem_count}个具体问题。{unit}高度重视，诚恳接受并全面认领，"
+            f"制定整改方案和整改台账，逐项推动整改落实。{tail}"
+        )
+        self.heading("一、整改工作基本情况", 1)
+        self.paragraph(
+            f"{group}反馈的意见中指出了{len(data.aspects)}个方面{data.problem_count}个具体问题，"
+            f"分解为{len(data.tasks)}项整改任务。截至{_chinese_date(data.today)}，"
+            f"已完成整改（销号）{data.closed}项，正在整改{data.in_progress}项，"
+            f"长期坚持{data.long_term}项，完成率{data.completion_rate}%。"
+        )
+        self.heading("二、问题整改落实情况", 1)
+        for aspect in data.aspects:
+            self.heading(f"（{chinese_numeral(aspect.number)}）{_sentence(aspect.title)}", 2)
+            for problem in aspect.problems:
+                if problem.number is not None:
+                    self.heading(f"{problem.number}、{_sentence(problem.title)}", 3)
+                self.paragraph("整改情况：" + self.measures_text(problem.tasks))
+        self.heading("三、下一步工作打算", 1)
+        open_items = [
+            v
+            for v in data.tasks
+            if v.task.status != TaskStatus.CLOSED and v.task.kind != TaskKind.LONG_TERM
+        ]
+        long_items = [
+            v
+            for v in data.tasks
+            if v.task.status != TaskStatus.CLOSED and v.task.kind == TaskKind.LONG_TERM
+        ]
+        sub = 0
+        if open_items:
+            sub += 1
+            self.heading(f"（{chinese_numeral(sub)}）持续推进未完成事项。", 2)
+            for view in open_items:
+                deadline = view.task.deadline.isoformat() if view.task.deadline else ""
+                self.paragraph(
+                    f"{view.task.title}（整改时限{deadline}）：紧盯不放，确保按期完成整改并销号。"
+                )
+        if long_items:
+            sub += 1
+            self.heading(f"（{chinese_numeral(sub)}）坚持长期整改事项。", 2)
+            for view in long_items:
+                self.paragraph(f"{view.task.title}：按月报告进展，持续用力、久久为功。")
+        sub += 1
+        self.heading(f"（{chinese_numeral(sub)}）建立健全长效机制。", 2)
+        self.paragraph(
+            "坚持举一反三，倒查制度缺陷，固化整改成果，对已完成的整改事项开展"
+            "“回头看”，防止问题反弹。"
+        )
+        if self.public:
+            self.paragraph("欢迎广大干部群众对巡察整改落实情况进行监督。")
+        self.paragraph("", indent=False)
+        self.paragraph(unit, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        self.paragraph(_chinese_date(data.today), indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        if not self.public:
+            self.appendix()
+        self.doc.save(str(path))
+
+    def measures_text(self, views: list[TaskView]) -> str:
+        parts = []
+        for n, view in enumerate(views, start=1):
+            task = view.task
+            text = f"{ordinal(n)}{_sentence(task.measures or task.title)}"
+            if task.status in (TaskStatus.CLOSED, TaskStatus.SUBMITTED) and task.completion_note:
+                text += _sentence(task.completion_note)
+            elif view.latest_progress:
+                text += _sentence(view.latest_progress)
+            if task.status != TaskStatus.CLOSED:
+                text += "（正在整改）" if task.kind != TaskKind.LONG_TERM else "（长期坚持）"
+            if not self.public:
+                people = "、".join(view.owners)
+                if view.leaders:
+                    people += f"；责任领导：{'、'.join(view.leaders)}"
+                text += (
+                    f"〔#{task.id}，责任人：{people}"
+                    + (f"；备注：{task.notes}" if task.notes else "")
+                    + "〕"
+                )
+            parts.append(text)
+        return "".join(parts)
+
+    def appendix(self) -> None:
+        self.doc.add_page_break()
+        self.paragraph("附件：整改档案清单", font="h1", indent=False)
+        table = self.doc.add_table(rows=1, cols=6)
+        table.style = "Table Grid"
+        for cell, text in zip(table.rows[0].cells, ARCHIVE_HEADERS, strict=True):
+            cell.text = text
+        for row in self.data.evidence:
+            cells = table.add_row().cells
+            for cell, text in zip(cells, _archive_row(row), strict=True):
+                cell.text = str(text)
+        for row_cells in table.rows:
+            for cell in row_cells.cells:
+                for para in cell.paragraphs:
+                    for run in para.runs:
+                        run.font.size = Pt(10.5)
+
+
+ARCHIVE_HEADERS = ["任务", "文件", "SHA-256", "上传人", "上传时间", "本地副本"]
+
+
+def _archive_row(row: EvidenceRow) -> list[str]:
+    return [
+        f"#{row.task_id} {row.task_title}",
+        row.file_name,
+        row.sha256 or "—",
+        row.uploaded_by,
+        row.uploaded_at,
+        "有" if row.local_path else "无（仅 Telegram 存档）",
+    ]
+
+
+def _chinese_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def write_report(data: ReportData, path: Path, *, public: bool = False) -> Path:
+    _Writer(data, public).write(path)
+    return path
+
+
+@dataclass
+class ArchiveSummary:
+    files: int
+    missing_copies: int
+
+
+def write_archive(data: ReportData, path: Path) -> ArchiveSummary:
+    """Every stored evidence file, a folder per task, hashes checked, with the list as xlsx.
+
+    A file whose bytes no longer match its recorded sha256 stops the archive: nothing is written.
+    """
+    problems = []
+    contents: dict[str, bytes] = {}
+    folders: dict[int, str] = {}
+    used: dict[str, int] = defaultdict(int)
+    for row in data.evidence:
+        if not row.local_path:
+            continue
+        folder = folders.setdefault(row.task_id, f"task-{row.task_id}")
+        try:
+            blob = Path(row.local_path).read_bytes()
+        except OSError as exc:
+            problems.append(f"#{row.task_id} {row.file_name}: 无法读取本地副本（{exc.strerror}）")
+            continue
+        if row.sha256 and hashlib.sha256(blob).hexdigest() != row.sha256:
+            problems.append(f"#{row.task_id} {row.file_name}: 文件内容与登记的 sha256 不一致")
+            continue
+        name = f"{folder}/{row.file_name}"
+        used[name] += 1
+        if used[name] > 1:
+            stem, dot, ext = row.file_name.rpartition(".")
+            name = f"{folder}/{stem or ext}-{used[name]}{dot}{ext if stem else ''}"
+        contents[name] = blob
+    if problems:
+        raise InvalidInput(
+            "error.input", detail="佐证材料校验失败，未生成归档：\n" + "\n".join(problems)
+        )
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "整改档案清单"
+    sheet.append(ARCHIVE_HEADERS)
+    for row in data.evidence:
+        sheet.append(_archive_row(row))
+    listing = io.BytesIO()
+    workbook.save(listing)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("整改档案清单.xlsx", listing.getvalue())
+        for name, blob in contents.items():
+            archive.writestr(name, blob)
+    return ArchiveSummary(
+        files=len(contents), missing_copies=sum(1 for r in data.evidence if not r.local_path)
+    )
