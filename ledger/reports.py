@@ -287,7 +287,8 @@ class _Writer:
         parts = []
         for n, view in enumerate(views, start=1):
             task = view.task
-            text = f"{ordinal(n)}{_sentence(task.measures or task.title)}"
+            lead = ordinal(n) if len(views) > 1 else ""  # 一是…二是… only when there are several
+            text = f"{lead}{_sentence(task.measures or task.title)}"
             if task.status in (TaskStatus.CLOSED, TaskStatus.SUBMITTED) and task.completion_note:
                 text += _sentence(task.completion_note)
             elif view.latest_progress:
