@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/ledgerbot demo
 
+# the whole suite on SQLite, then again on a throwaway PostgreSQL server the tests start
 test: $(STAMP)
 	$(BIN)/pytest
+	$(BIN)/pytest --db postgresql
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

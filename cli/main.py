@@ -129,6 +129,10 @@ class App:
             create_schema(self._engine)
         return self._engine
 
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
     def context(self, session: Session) -> WorkContext:
         return WorkContext(
             session=session, now=self.clock.now(), actor=Actor(via=Via.CLI), settings=self.settings
@@ -408,9 +412,10 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    app: App | None = None
     try:
-        settings = load_settings()
-        return COMMANDS[args.command](App(settings, clock), args)
+        app = App(load_settings(), clock)
+        return COMMANDS[args.command](app, args)
     except SettingsError as exc:
         print(f"ledgerbot: {exc}", file=sys.stderr)
         return 2
@@ -423,6 +428,9 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     except CliError as exc:
         print(f"ledgerbot {args.command}: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if app is not None:
+            app.close()
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ STATUS_WORDS: dict[str, TaskStatus] = {
     "closed": TaskStatus.CLOSED,
 }
 _PEOPLE_SPLIT = re.compile(r"[、,，;；\n]+")
+# column widths in the schema (PostgreSQL enforces them; a too-long cell is a row error)
+MAX_REF, MAX_NAME, MAX_ROUND = 50, 100, 200
 DUTY_COLUMNS = (("owner", Duty.OWNER), ("leader", Duty.LEADER), ("supervisor", Duty.SUPERVISOR))
 ROLE_FOR_DUTY = {
     Duty.OWNER: OfficialRole.OWNER,
@@ -191,8 +193,13 @@ class _Parser:
                 )
                 continue
             ref = _text(cells.get("ref"))
+            if len(round_name) > MAX_ROUND:
+                self.fail(row, "round", f"轮次名称过长（{len(round_name)}字，最多{MAX_ROUND}字）")
             if not ref:
                 self.fail(row, "ref", "序号为空")
+            elif len(ref) > MAX_REF:
+                self.fail(row, "ref", f"序号过长（{len(ref)}字，最多{MAX_REF}字）")
+                ref = ""
             elif (round_name, ref) in seen_refs:
                 self.fail(
                     row, "ref", f"序号“{ref}”重复（与第{seen_refs[(round_name, ref)]}行相同）"
@@ -216,6 +223,13 @@ class _Parser:
             people: dict[Duty, list[str]] = {}
             for column, duty in DUTY_COLUMNS:
                 people[duty] = split_people(cells.get(column))
+                for name in people[duty]:
+                    if len(name) > MAX_NAME:
+                        self.fail(
+                            row,
+                            column,
+                            f"姓名“{name[:20]}…”过长（最多{MAX_NAME}字）；多人请用“、”分隔",
+                        )
             if not people[Duty.OWNER]:
                 self.fail(row, "owner", "责任人为空（每项任务至少要有一名责任人）")
             if not ref or values is None:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from config import Settings, load_settings
 from ledger.clock import FakeClock
 from ledger.db import create_schema, make_engine
+from tests.support.postgres import PostgresServer
 
 SHANGHAI_9AM_UTC = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # Monday 2026-11-02 09:00 in Shanghai
 
@@ -29,10 +30,49 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "none.toml").write_text("", encoding="utf-8")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="run the suite on a SQLite file (default) or on a throwaway PostgreSQL server",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: tests of SQLite-specific behaviour")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--db") == "postgresql":
+        skip = pytest.mark.skip(reason="SQLite-specific (file permissions, WAL)")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer | None]:
+    if request.config.getoption("--db") != "postgresql":
+        yield None
+        return
+    server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url(postgres_server: PostgresServer | None, tmp_path: Path) -> str:
+    """A fresh, empty database for each test: a SQLite file, or a new PostgreSQL database."""
+    if postgres_server is not None:
+        return postgres_server.new_database()
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return load_settings(
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        database_url=database_url,
         evidence_dir=tmp_path / "evidence",
         calendar_file=tmp_path / "calendar.toml",
     )

@@ -12,8 +12,8 @@ CLOCK = FakeClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def db(monkeypatch, tmp_path):
-    monkeypatch.setenv("LEDGERBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+def db(monkeypatch, tmp_path, database_url):
+    monkeypatch.setenv("LEDGERBOT_DATABASE_URL", database_url)
     monkeypatch.setenv("LEDGERBOT_TELEGRAM__BOT_USERNAME", "zg_bot")
     return tmp_path
 
@@ -57,9 +57,10 @@ def test_bad_setting_stops_startup(db, monkeypatch, capsys):
     assert "LEDGERBOT_TIMEZONE" in capsys.readouterr().err
 
 
+@pytest.mark.sqlite_only
 def test_database_file_is_owner_only(db):
     assert run("init") == 0
-    assert (db / "cli.db").stat().st_mode & 0o077 == 0
+    assert (db / "ledger.db").stat().st_mode & 0o077 == 0
 
 
 def test_run_without_token_points_to_the_demo(db, capsys):

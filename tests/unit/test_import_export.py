@@ -305,3 +305,12 @@ def test_export_round_trip_and_fills(session, settings, tmp_path):
     csv_out = tmp_path / "export.csv"
     export_ledger(session, csv_out, today=TODAY, yellow_days=10)
     assert not import_file(cli_ctx(session, settings, NOW), csv_out, RoundOptions()).changed
+
+
+def test_values_too_long_for_the_schema_are_row_errors(session, settings, tmp_path):
+    rows = [task_row("9" * 51, "2026-12-31"), task_row(2, "2026-12-31", owner="长" * 101)]
+    with pytest.raises(ImportFailed) as err:
+        import_file(cli_ctx(session, settings, NOW), write_xlsx(tmp_path / "long.xlsx", rows), OPTS)
+    assert [(e.row, e.column) for e in err.value.errors] == [(2, "序号"), (3, "责任人")]
+    session.rollback()
+    assert count(session, Task) == 0
