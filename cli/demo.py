@@ -16,10 +16,11 @@ from jobs.sweep import sweep
 from ledger import lifecycle, sample
 from ledger.clock import FakeClock
 from ledger.context import Actor, WorkContext
-from ledger.db import create_schema, make_engine, session_scope
+from ledger.db import make_engine, session_scope
 from ledger.enums import OfficialRole, Via
 from ledger.errors import LedgerError
 from ledger.importer import RoundOptions, import_file
+from ledger.migrate import upgrade
 from ledger.models import ExtensionRequest, Official, Outbox, Task
 from ledger.queries import TaskFilter, list_tasks
 from ledger.workdays import WorkCalendar
@@ -35,7 +36,7 @@ def run_demo(*, days: int = 45, quiet: bool = False) -> int:
         start_day = datetime.now(zone).date()
         clock = FakeClock(datetime.combine(start_day, time(9, 0), tzinfo=zone).astimezone(UTC))
         engine = make_engine(settings.database_url)
-        create_schema(engine)
+        upgrade(engine)
         sheet = sample.write_sample(folder / "整改台账.xlsx", start_day)
         print(f"== 整改台账演示 (ledgerbot demo) — {start_day.isoformat()} ==")
         print(

@@ -18,12 +18,13 @@ from config import Settings, SettingsError, load_settings
 from ledger.clock import Clock, SystemClock
 from ledger.context import Actor, WorkContext
 from ledger.dates import parse_date
-from ledger.db import create_schema, make_engine, session_scope
+from ledger.db import make_engine, session_scope
 from ledger.enums import OfficialRole, Via
 from ledger.errors import ImportFailed, LedgerError
 from ledger.exporter import export_ledger
 from ledger.i18n import render
 from ledger.importer import ImportSummary, RoundOptions, import_file
+from ledger.migrate import current_revision, upgrade
 from ledger.officials import create_invite, list_officials
 from ledger.queries import TaskFilter, TaskView, list_tasks
 from ledger.texts import LIGHT_ICON, days_text, deadline_text
@@ -59,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("init", help="create the database and the evidence folder")
+    sub.add_parser("init", help="create the database (migrated to the latest schema) and folders")
+    sub.add_parser("migrate", help="apply pending schema migrations")
 
     p = sub.add_parser("import", help="import a ledger sheet (xlsx or csv)")
     p.add_argument("file", type=Path)
@@ -126,7 +128,7 @@ class App:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = make_engine(self.settings.database_url)
-            create_schema(self._engine)
+            upgrade(self._engine)  # a no-op when the schema is current
         return self._engine
 
     def close(self) -> None:
@@ -142,8 +144,33 @@ class App:
 def cmd_init(app: App, args: argparse.Namespace) -> int:
     app.engine  # noqa: B018  (creates the schema)
     app.settings.evidence_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    print(f"数据库已就绪 (database ready): {app.settings.database_url}")
+    print(
+        f"数据库已就绪 (database ready, schema {current_revision(app.engine)}): "
+        f"{_safe_url(app.settings.database_url)}"
+    )
     print(f"佐证材料目录 (evidence folder): {app.settings.evidence_dir}")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_migrate(app: App, args: argparse.Namespace) -> int:
+    engine = make_engine(app.settings.database_url)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"数据库结构已是最新 (schema up to date): {after}")
+    else:
+        print(f"已迁移 (migrated) {before or '空库 (empty)'} → {after}")
     return 0
 
 
@@ -395,6 +422,7 @@ def cmd_demo(app: App, args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "init": cmd_init,
+    "migrate": cmd_migrate,
     "import": cmd_import,
     "export": cmd_export,
     "tasks": cmd_tasks,

@@ -244,6 +244,8 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     last_error: str = ""
     sent_message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    claimed_by: str = Field(default="", max_length=64)
+    claimed_until: datetime | None = _ts(default=None)
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(default=None)
 
