@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -21,11 +25,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.render import keyboard, split_text
 from bot.services import BotServices
 from ledger.context import Actor, WorkContext
-from ledger.enums import OPEN_STATUSES, OutboxStatus, TaskStatus, Via
+from ledger.enums import OPEN_STATUSES, Channel, OutboxStatus, TaskStatus, Via
 from ledger.models import Official, Outbox, Task
 from ledger.notices import Notice, render_digest, render_notice, task_params
 from ledger.officials import mark_unreachable
-from ledger.outbox import notify, record_sent, supervisors_of
+from ledger.outbox import claim_due, claim_siblings, notify, record_sent, supervisors_of
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ class Dispatcher:
         self.svc = services
         self.cfg = services.settings.telegram
         self._last_private: dict[int, float] = {}
+        self.worker = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._stopping = asyncio.Event()
         self.stats = DispatchStats()
         self.sleep = asyncio.sleep  # replaceable so tests need not wait for real
@@ -64,42 +69,46 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.cfg.dispatch_interval)
 
-    def due_rows(self, session: Session, limit: int) -> list[Outbox]:
-        now = self.svc.clock.now()
-        bound = select(Official.id).where(
-            col(Official.chat_id).is_not(None), col(Official.reachable).is_(True)
-        )
-        stmt = (
-            select(Outbox)
-            .where(
-                Outbox.status == OutboxStatus.PENDING,
-                col(Outbox.not_before) <= now,
-                col(Outbox.recipient_id).in_(bound)
-                | (col(Outbox.recipient_id).is_(None) & col(Outbox.chat_id).is_not(None)),
-            )
-            .order_by(col(Outbox.not_before), col(Outbox.id))
-            .limit(limit)
-        )
-        return list(session.exec(stmt))
-
     async def drain(self, limit: int = 100) -> DispatchStats:
-        """Send everything due now (up to `limit` rows)."""
+        """Claim and send what is due now (up to `limit` rows); other workers take the rest."""
         with self.svc.session() as session:
-            ids = [r.id for r in self.due_rows(session, limit)]
+            ids = claim_due(
+                session,
+                worker=self.worker,
+                now=self.svc.clock.now(),
+                limit=limit,
+                lease=self.cfg.claim_seconds,
+                channel=Channel.TELEGRAM,
+            )
         for row_id in ids:
             if self._stopping.is_set():
+                self.release(ids)  # not sent: give them back at once rather than on expiry
                 break
             await self.send_one(row_id)
         return self.stats
 
+    def release(self, ids: list[int]) -> None:
+        with self.svc.session() as session:
+            session.execute(
+                sa.update(Outbox)
+                .where(
+                    col(Outbox.id).in_(ids),
+                    col(Outbox.claimed_by) == self.worker,
+                    col(Outbox.status) == OutboxStatus.PENDING,
+                )
+                .values(claimed_by="", claimed_until=None)
+            )
+            session.commit()
+
     async def send_one(self, row_id: int | None) -> None:
         with self.svc.session() as session:
             row = session.get(Outbox, row_id)
-            if row is None or row.status != OutboxStatus.PENDING:
-                return
+            if row is None or row.status != OutboxStatus.PENDING or row.claimed_by != self.worker:
+                return  # sent meanwhile, or our claim expired and another worker has it
             recipient = session.get(Official, row.recipient_id) if row.recipient_id else None
             chat_id = recipient.chat_id if recipient else row.chat_id
-            if chat_id is None:
+            if chat_id is None:  # unbound since it was claimed: it waits for the binding
+                self.release([row.id] if row.id is not None else [])
                 return
             if row.task_id is not None and row.kind in OPEN_ONLY_KINDS:
                 task = session.get(Task, row.task_id)
@@ -124,6 +133,7 @@ class Dispatcher:
             log.warning("dispatch_retry_after row=%s seconds=%s", row_id, seconds)
             await self.sleep(seconds)
             self.stats.retried += 1
+            self.release([r.id for r in batch if r.id is not None])
             return  # still pending: the next drain sends it
         except Forbidden as exc:
             self.blocked([r.id for r in batch], str(exc))
@@ -142,17 +152,12 @@ class Dispatcher:
         """All pending reminders for this person from the same sweep (a digest if many)."""
         if row.kind != "reminder" or row.sweep_id is None or row.recipient_id is None:
             return [row]
+        ids = claim_siblings(
+            session, row, worker=self.worker, now=self.svc.clock.now(), lease=self.cfg.claim_seconds
+        )
+        session.expire_all()
         return list(
-            session.exec(
-                select(Outbox)
-                .where(
-                    Outbox.sweep_id == row.sweep_id,
-                    Outbox.kind == "reminder",
-                    Outbox.recipient_id == row.recipient_id,
-                    Outbox.status == OutboxStatus.PENDING,
-                )
-                .order_by(col(Outbox.id))
-            )
+            session.exec(select(Outbox).where(col(Outbox.id).in_(ids)).order_by(col(Outbox.id)))
         )
 
     async def deliver(self, chat_id: int, notice: Notice, lang: str, *, private: bool) -> Message:
@@ -198,6 +203,7 @@ class Dispatcher:
                 row.status = status
                 row.attempts += 1
                 row.last_error = error[:500]
+                row.claimed_by, row.claimed_until = "", None
                 if message is not None:
                     row.chat_id, row.sent_at = chat_id, now
                     if digest:
@@ -231,6 +237,7 @@ class Dispatcher:
                     continue
                 row.attempts += 1
                 row.last_error = error[:500]
+                row.claimed_by, row.claimed_until = "", None
                 if row.attempts >= cfg.max_attempts:
                     row.status = OutboxStatus.DEAD
                     self.tell_supervisor(session, row, "notice.escalation.dead", error)
@@ -257,6 +264,7 @@ class Dispatcher:
                     continue
                 row.status, row.last_error = OutboxStatus.FAILED, error[:500]
                 row.attempts += 1
+                row.claimed_by, row.claimed_until = "", None
                 session.add(row)
                 official = session.get(Official, row.recipient_id) if row.recipient_id else None
                 if official is not None:

@@ -55,6 +55,7 @@ class TelegramSettings(BaseModel):
     max_attempts: int = Field(default=5, ge=1)
     retry_base_seconds: float = Field(default=2.0, ge=0)
     dispatch_interval: float = Field(default=2.0, gt=0)
+    claim_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("token")
     @classmethod

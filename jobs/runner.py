@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -71,6 +72,44 @@ def last_completed_sweep(session: Session) -> datetime | None:
     return as_utc(value) if value is not None else None
 
 
+SWEEP_LOCK_KEY = 0x1ED9E7  # the advisory lock every process takes before a scheduled sweep
+
+
+def _take_sweep_lock(session: Session) -> bool:
+    """One scheduled sweep at a time across processes.
+
+    PostgreSQL: a transaction-scoped advisory lock (released at commit, also if the process
+    dies). SQLite: a write at once, so a second process waits for the first to commit and then
+    finds the slot already swept.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return bool(
+            session.execute(
+                sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK_KEY}
+            ).scalar()
+        )
+    session.execute(sa.text("UPDATE sweep_run SET queued = queued WHERE id = -1"))
+    return True
+
+
+def sweep_due(session: Session, now: datetime, policy: SweepPolicy) -> bool:
+    """The latest scheduled slot has not been swept yet (by this or any other process)."""
+    last = last_completed_sweep(session)
+    return last is None or last < policy.last_scheduled_instant(now)
+
+
+def run_scheduled_sweep(engine: Engine, policy: SweepPolicy, now: datetime) -> SweepResult | None:
+    """The cron job's sweep: exactly one process sweeps each slot; the others skip it."""
+    with session_scope(engine) as session:
+        if not _take_sweep_lock(session):
+            log.info("sweep_skipped reason=another-process-sweeping")
+            return None
+        if not sweep_due(session, now, policy):
+            log.info("sweep_skipped reason=slot-already-swept")
+            return None
+        return sweep(session=session, now=now, policy=policy, scheduled=True)
+
+
 def catch_up_due(session: Session, now: datetime, policy: SweepPolicy) -> bool:
     """A scheduled sweep was missed since the last completed one (a fresh database missed none)."""
     last = last_completed_sweep(session)
@@ -104,9 +143,10 @@ class SweepScheduler:
             max_instances=1,
         )
 
-    async def tick(self) -> SweepResult:
-        result, _ = await asyncio.to_thread(run_sweep, self.engine, self.policy, self.clock.now())
-        return result
+    async def tick(self) -> SweepResult | None:
+        return await asyncio.to_thread(
+            run_scheduled_sweep, self.engine, self.policy, self.clock.now()
+        )
 
     async def start(self) -> SweepResult | None:
         """Start the cron job; run a catch-up sweep first if one was missed."""

@@ -8,8 +8,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger.clock import as_utc
 from ledger.enums import Channel, Duty, OfficialRole, OutboxStatus
@@ -185,3 +186,74 @@ def find_sent(session: Session, chat_id: int, message_id: int) -> Outbox | None:
         .where(Outbox.chat_id == chat_id, Outbox.sent_message_id == message_id)
         .order_by(Outbox.id)  # type: ignore[arg-type]
     ).first()
+
+
+def _claimable(now: datetime) -> Any:
+    return sa.and_(
+        col(Outbox.status) == OutboxStatus.PENDING,
+        sa.or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
+    )
+
+
+def _claim(
+    session: Session, candidates: Any, worker: str, now: datetime, lease: float
+) -> list[int]:
+    """Mark the candidate rows as this worker's for `lease` seconds; returns the ids it got.
+
+    On PostgreSQL the candidates are locked FOR UPDATE SKIP LOCKED, so concurrent workers take
+    disjoint rows without waiting; SQLite has a single writer, which serialises claims anyway.
+    A worker that dies leaves claims that expire, and the rows go to the others.
+    """
+    ids = candidates.with_for_update(skip_locked=True).scalar_subquery()
+    claimed = (
+        session.execute(
+            sa.update(Outbox)
+            .where(col(Outbox.id).in_(ids))
+            .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
+            .returning(col(Outbox.id))
+        )
+        .scalars()
+        .all()
+    )
+    session.commit()
+    return sorted(claimed)
+
+
+def claim_due(
+    session: Session, *, worker: str, now: datetime, limit: int, lease: float, channel: Channel
+) -> list[int]:
+    """Claim the next due rows whose recipient can be reached on `channel`, oldest first."""
+    reachable = select(Official.id).where(
+        col(Official.chat_id).is_not(None), col(Official.reachable).is_(True)
+    )
+    candidates = (
+        select(col(Outbox.id))
+        .where(
+            _claimable(now),
+            col(Outbox.channel) == channel,
+            col(Outbox.not_before) <= now,
+            col(Outbox.recipient_id).in_(reachable)
+            | (col(Outbox.recipient_id).is_(None) & col(Outbox.chat_id).is_not(None)),
+        )
+        .order_by(col(Outbox.not_before), col(Outbox.id))
+        .limit(limit)
+    )
+    return _claim(session, candidates, worker, now, lease)
+
+
+def claim_siblings(
+    session: Session, row: Outbox, *, worker: str, now: datetime, lease: float
+) -> list[int]:
+    """The other pending reminders of the same sweep for the same person (for one digest)."""
+    candidates = select(col(Outbox.id)).where(
+        col(Outbox.sweep_id) == row.sweep_id,
+        col(Outbox.recipient_id) == row.recipient_id,
+        col(Outbox.kind) == row.kind,
+        col(Outbox.status) == OutboxStatus.PENDING,
+        sa.or_(
+            col(Outbox.claimed_by) == worker,
+            col(Outbox.claimed_until).is_(None),
+            col(Outbox.claimed_until) < now,
+        ),
+    )
+    return _claim(session, candidates, worker, now, lease)
