@@ -111,7 +111,7 @@ def in_threads(*jobs) -> list:
         try:
             barrier.wait()
             results[index] = job()
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
