@@ -25,6 +25,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
+	LEDGERBOT_DB_PASSWORD=x LEDGERBOT_WEBHOOK_URL=https://example.invalid/t LEDGERBOT_WEBHOOK_SECRET=x \
+		docker-compose -f compose.yaml config -q
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -39,3 +39,30 @@ def test_migrated_schema_matches_the_models(database_url):
         assert differences == []
     finally:
         engine.dispose()
+
+
+def test_processes_starting_together_migrate_once(database_url):
+    import threading
+
+    engines = [make_engine(database_url) for _ in range(3)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(3)
+
+    def start(engine):
+        try:
+            barrier.wait()
+            upgrade(engine)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert current_revision(engines[0]) == head_revision()
+    finally:
+        for engine in engines:
+            engine.dispose()
