@@ -44,6 +44,7 @@ class RecordingRequest(BaseRequest):
     raise_next: list[Exception] = field(default_factory=list)
     uploads: list[tuple[str, bytes]] = field(default_factory=list)
     on_call: Callable[[Call], None] | None = None
+    before_call: Callable[[Call], None] | None = None  # may raise: the call never arrives
 
     async def initialize(self) -> None:
         return None
@@ -83,6 +84,8 @@ class RecordingRequest(BaseRequest):
             for name, content, *_ in request_data.multipart_data.values():
                 self.uploads.append((name, content if isinstance(content, bytes) else b""))
         if api_method not in ("getMe", "getUpdates", "deleteWebhook"):
+            if self.before_call is not None:
+                self.before_call(call)
             self.calls.append(call)
             if self.on_call is not None:
                 self.on_call(call)
