@@ -60,6 +60,15 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        timeouts = settings.telegram
+        builder = (
+            builder.connect_timeout(timeouts.connect_timeout)
+            .read_timeout(timeouts.read_timeout)
+            .write_timeout(timeouts.read_timeout)
+            .get_updates_connect_timeout(timeouts.connect_timeout)
+            .get_updates_read_timeout(timeouts.read_timeout + 30)
+        )
     application = builder.build()
     handlers = Handlers(services)
     application.bot_data["services"] = services
@@ -164,7 +173,7 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The one error handler: log with the traceback first, then a short apology."""
-    log.error("update_failed", exc_info=context.error)
+    log.error("update_failed error=%s", type(context.error).__name__, exc_info=context.error)
     from telegram import Update
 
     if isinstance(update, Update) and update.effective_message is not None:

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.redact import redact
 from bot.render import keyboard, split_text
 from bot.services import BotServices
 from ledger.context import Actor, WorkContext
@@ -107,7 +108,8 @@ class Dispatcher:
                 return  # sent meanwhile, or our claim expired and another worker has it
             recipient = session.get(Official, row.recipient_id) if row.recipient_id else None
             chat_id = recipient.chat_id if recipient else row.chat_id
-            if chat_id is None:  # unbound since it was claimed: it waits for the binding
+            if chat_id is None or (recipient is not None and not recipient.reachable):
+                # unbound or blocked since it was claimed: it waits until they (re)bind
                 self.release([row.id] if row.id is not None else [])
                 return
             if row.task_id is not None and row.kind in OPEN_ONLY_KINDS:
@@ -136,17 +138,31 @@ class Dispatcher:
             self.release([r.id for r in batch if r.id is not None])
             return  # still pending: the next drain sends it
         except Forbidden as exc:
-            self.blocked([r.id for r in batch], str(exc))
+            self.blocked([r.id for r in batch], self.describe(exc))
             return
         except BadRequest as exc:
-            self.finish([r.id for r in batch], OutboxStatus.FAILED, error=str(exc))
+            self.finish([r.id for r in batch], OutboxStatus.FAILED, error=self.describe(exc))
             self.stats.failed += 1
             return
         except (NetworkError, TelegramError) as exc:  # timeouts and 5xx are NetworkErrors
-            self.retry_later([r.id for r in batch], str(exc))
+            self.retry_later([r.id for r in batch], self.describe(exc))
             return
         self.finish([r.id for r in batch], OutboxStatus.SENT, message=message, chat_id=chat_id)
         self.stats.sent += 1
+        log.info(
+            "sent rows=%s task=%s official=%s kind=%s message_id=%s",
+            ",".join(str(r.id) for r in batch),
+            batch[0].task_id,
+            batch[0].recipient_id,
+            batch[0].kind,
+            message.message_id,
+        )
+
+    def describe(self, exc: Exception) -> str:
+        """The error as stored and logged: its class and message, never the token."""
+        text = redact(f"{type(exc).__name__}: {exc}", self.bot.token)
+        log.warning("dispatch_error error=%s", text)
+        return text
 
     def batch_for(self, session: Session, row: Outbox) -> list[Outbox]:
         """All pending reminders for this person from the same sweep (a digest if many)."""

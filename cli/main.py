@@ -394,8 +394,9 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
             "没有设置机器人令牌 (no bot token): set LEDGERBOT_TELEGRAM__TOKEN or "
             "LEDGERBOT_TELEGRAM__TOKEN_FILE. To try ledgerbot without Telegram, run `ledgerbot demo`."
         )
-    logging.getLogger().setLevel(app.settings.log_level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the token in URLs
+    from bot.redact import install
+
+    install(token, app.settings.log_level)
     application = build_application(
         app.settings,
         app.engine,

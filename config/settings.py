@@ -56,6 +56,8 @@ class TelegramSettings(BaseModel):
     retry_base_seconds: float = Field(default=2.0, ge=0)
     dispatch_interval: float = Field(default=2.0, gt=0)
     claim_seconds: float = Field(default=60.0, gt=0)
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
 
     @field_validator("token")
     @classmethod
