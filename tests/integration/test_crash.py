@@ -1,0 +1,229 @@
+"""SIGKILL at random points: nothing is lost, the ledger stays consistent, duplicates are rare.
+
+`ledgerbot run`, `ledgerbot import` and `ledgerbot sweep` run as real subprocesses; the bot
+talks to the fake Bot API server on 127.0.0.1 through python-telegram-bot's own HTTP client.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from ledger.db import make_engine
+from ledger.migrate import upgrade
+from ledger.models import Official, Outbox, SweepRun, Task
+from tests.factories import task_row, write_xlsx
+from tests.support.fake_bot_api import FakeBotApi
+
+TOKEN = "123456:CRASHTESTTOKENabcdefghijklmnop"
+LEDGERBOT = str(Path(sys.executable).with_name("ledgerbot"))
+
+
+def environment(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERBOT_")}
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    env.update(
+        {
+            "LEDGERBOT_CONFIG": str(tmp_path / "empty.toml"),
+            "LEDGERBOT_DATABASE_URL": database_url,
+            "LEDGERBOT_EVIDENCE_DIR": str(tmp_path / "evidence"),
+            "LEDGERBOT_CALENDAR_FILE": str(tmp_path / "none.toml"),
+            **extra,
+        }
+    )
+    return env
+
+
+def kill_after(
+    args: list[str], env: dict[str, str], seconds: float, log: Path | None = None
+) -> bool:
+    """Start, SIGKILL after `seconds`; True if it was still running (really killed)."""
+    with open(log or os.devnull, "ab") as err:  # a file, not a pipe nobody drains
+        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        process.wait(timeout=seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return True
+
+
+@pytest.mark.sqlite_only
+def test_run_killed_repeatedly_delivers_everything(tmp_path, database_url, capsys):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    messages = 1000
+    with Session(engine) as session:
+        session.execute(
+            sa.insert(Official),
+            [
+                {
+                    "id": i,
+                    "name": f"人员{i}",
+                    "unit": "",
+                    "title": "",
+                    "role": "owner",
+                    "language": "zh",
+                    "telegram_user_id": 30_000 + i,
+                    "chat_id": 30_000 + i,
+                    "reachable": True,
+                    "created_at": now,
+                }
+                for i in range(1, messages + 1)
+            ],
+        )
+        session.execute(
+            sa.insert(Outbox),
+            [
+                {
+                    "dedupe_key": f"crash:{i}",
+                    "channel": "telegram",
+                    "recipient_id": i,
+                    "kind": "nudge",
+                    "family": "nudge",
+                    "stage": "",
+                    "urgency": 0,
+                    "text_key": "notice.nudge",
+                    "params": {"task_id": i, "title": f"任务{i}", "by": "陈静"},
+                    "not_before": now,
+                    "status": "pending",
+                    "attempts": 0,
+                    "last_error": "",
+                    "claimed_by": "",
+                    "created_at": now,
+                }
+                for i in range(1, messages + 1)
+            ],
+        )
+        session.commit()
+    fake = FakeBotApi().start()
+    env = environment(
+        database_url,
+        tmp_path,
+        **{
+            "LEDGERBOT_TELEGRAM__TOKEN": TOKEN,
+            "LEDGERBOT_TELEGRAM__API_BASE_URL": fake.base_url,
+            "LEDGERBOT_TELEGRAM__FILE_BASE_URL": fake.file_base_url,
+            "LEDGERBOT_TELEGRAM__DISPATCH_INTERVAL": "0.2",
+            "LEDGERBOT_TELEGRAM__CLAIM_SECONDS": "3",
+            "LEDGERBOT_LOG_LEVEL": "DEBUG",
+        },
+    )
+    rng = random.Random(20261127)
+    log = tmp_path / "run.log"
+    kills, started = 0, time.monotonic()
+    try:
+        for _ in range(4):  # killed at a random point, then restarted
+            kills += kill_after([LEDGERBOT, "run"], env, rng.uniform(2.0, 8.0), log)
+        with open(log, "ab") as err:
+            process = subprocess.Popen(
+                [LEDGERBOT, "run"], env=env, stdout=subprocess.DEVNULL, stderr=err
+            )
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                if len({s.chat_id for s in fake.sent_messages()}) == messages:
+                    break
+                time.sleep(0.1)
+            process.send_signal(signal.SIGTERM)  # graceful: finishes the message in flight
+            process.wait(timeout=30)
+    finally:
+        fake.stop()
+    stderr = log.read_bytes()
+    per_chat = Counter(s.chat_id for s in fake.sent_messages())
+    duplicates = sum(n - 1 for n in per_chat.values())
+    with capsys.disabled():
+        print(
+            f"\ncrash test: {messages} messages, {kills} SIGKILLs, {duplicates} duplicates, "
+            f"{fake.too_many} answered 429, {time.monotonic() - started:.0f} s"
+        )
+    assert len(per_chat) == messages  # every reminder delivered
+    assert duplicates <= kills  # at most the message in flight at each crash
+    with Session(engine) as session:
+        statuses = dict(
+            session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
+        )
+    assert statuses == {"sent": messages}
+    assert process.returncode == 0
+    assert TOKEN.encode() not in stderr and b"<token>" in stderr  # DEBUG logs, scrubbed
+    engine.dispose()
+
+
+def test_import_killed_midway_is_all_or_nothing(tmp_path, database_url):
+    rows = [
+        task_row(
+            n,
+            "2026-12-31",
+            f"人员{n % 300}",
+            aspect=f"（{n % 7 + 1}）方面",
+            problem=f"{n % 5 + 1}、问题",
+        )
+        for n in range(1, 2501)
+    ]
+    sheet = write_xlsx(tmp_path / "big.xlsx", rows)
+    env = environment(database_url, tmp_path)
+    args = [LEDGERBOT, "import", str(sheet), "--round", "大台账"]
+    engine = make_engine(database_url)
+    upgrade(engine)
+    rng = random.Random(7)
+    try:
+        for _ in range(3):
+            kill_after(args, env, rng.uniform(0.5, 2.5))
+            with Session(engine) as session:
+                assert session.exec(select(func.count()).select_from(Task)).one() in (0, 2500)
+        assert subprocess.run(args, env=env, capture_output=True).returncode == 0
+        with Session(engine) as session:
+            assert session.exec(select(func.count()).select_from(Task)).one() == 2500
+        again = subprocess.run(args, env=env, capture_output=True, text=True)
+        assert "新增 0 项，更新 0 项，未变 2500 项" in again.stdout
+    finally:
+        engine.dispose()
+
+
+def test_sweep_killed_midway_is_all_or_nothing(tmp_path, database_url):
+    rows = [task_row(n, "2026-11-05", f"人员{n}") for n in range(1, 1501)]
+    env = environment(database_url, tmp_path)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    try:
+        assert (
+            subprocess.run(
+                [LEDGERBOT, "import", str(write_xlsx(tmp_path / "s.xlsx", rows)), "--round", "R"],
+                env=env,
+                capture_output=True,
+            ).returncode
+            == 0
+        )
+        args = [LEDGERBOT, "sweep", "--at", "2026-11-02T09:00+08:00"]
+        rng = random.Random(11)
+        seen = []
+        for _ in range(3):
+            kill_after(args, env, rng.uniform(0.4, 1.5))
+            with Session(engine) as session:
+                seen.append(
+                    (
+                        session.exec(select(func.count()).select_from(SweepRun)).one(),
+                        session.exec(select(func.count()).select_from(Outbox)).one(),
+                    )
+                )
+            if seen[-1][0]:
+                break  # one sweep completed: later runs at that instant queue nothing new
+        assert subprocess.run(args, env=env, capture_output=True).returncode == 0
+        with Session(engine) as session:
+            keys = session.exec(select(Outbox.dedupe_key)).all()
+        assert len(keys) == len(set(keys)) > 3000  # owners, their leader, the Monday digest
+        assert all(state in ((0, 0), (1, len(keys))) for state in seen), seen
+    finally:
+        engine.dispose()
