@@ -32,6 +32,8 @@ def parse_date(value: object) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"not a date: {value!r}")
         serial = int(value)
         if 1 <= serial <= 2958465 and serial == value:
             return _EXCEL_EPOCH + timedelta(days=serial)

@@ -45,13 +45,15 @@ class InvalidInput(LedgerError):
 
 @dataclass(frozen=True)
 class RowError:
-    """One bad cell of an imported sheet, located as the spreadsheet shows it."""
+    """One bad cell of an imported sheet, located as the spreadsheet shows it (row 0: the file)."""
 
     row: int
     column: str
     message: str
 
     def __str__(self) -> str:
+        if self.row <= 0:  # the whole file or sheet, not one row
+            return f"[{self.column}]: {self.message}"
         return f"第{self.row}行 [{self.column}]: {self.message}"
 
 

@@ -532,3 +532,17 @@ async def test_file_over_the_limit_is_refused_before_download(
     )
     assert "文件过大（25.0 MB），上限为 20 MB" in last_text(request_layer)
     assert request_layer.sent("getFile") == [] and session.exec(select(Evidence)).all() == []
+
+
+async def test_oversized_text_and_replayed_buttons(app, session, ledger, request_layer):
+    tid = ledger.id("1")
+    await feed(app, message_update(ZHAO, f"/progress {tid} " + "长" * 5000))
+    assert "内容过长" in last_text(request_layer)
+    await feed(app, message_update(ZHAO, f"/done {tid} 完成"))
+    await feed(app, callback_update(CHEN, f"a:approve:{tid}"))
+    assert "已销号" in last_text(request_layer)
+    await feed(app, callback_update(CHEN, f"a:approve:{tid}"))  # the same press, replayed
+    assert "只有“待销号”的任务可以销号" in last_text(request_layer)
+    from ledger.models import AuditEvent
+
+    assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "verify")).all()) == 1
