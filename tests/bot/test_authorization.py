@@ -30,7 +30,7 @@ ROLES = {
     "admin": USERS["管理员"],
 }
 ALL = tuple(ROLES)
-O, X, U = "ok", "denied", "unbound"
+OK, X, U = "ok", "denied", "unbound"
 
 
 def row(**outcomes: str) -> dict[str, str]:
@@ -41,12 +41,14 @@ def row(**outcomes: str) -> dict[str, str]:
     return table
 
 
-EVERYONE = row(owner=O, other_owner=O, leader=O, other_leader=O, head=O, supervisor=O, admin=O)
-MANAGERS = row(leader=O, other_leader=O, head=O, supervisor=O, admin=O)
-VIEWERS_OF_A = row(owner=O, leader=O, head=O, supervisor=O, admin=O)
-OWNER_OF_A = row(owner=O, admin=O)
-SUPERVISORS = row(supervisor=O, admin=O)
-CHASERS_OF_A = row(leader=O, head=O, supervisor=O, admin=O)
+EVERYONE = row(
+    owner=OK, other_owner=OK, leader=OK, other_leader=OK, head=OK, supervisor=OK, admin=OK
+)
+MANAGERS = row(leader=OK, other_leader=OK, head=OK, supervisor=OK, admin=OK)
+VIEWERS_OF_A = row(owner=OK, leader=OK, head=OK, supervisor=OK, admin=OK)
+OWNER_OF_A = row(owner=OK, admin=OK)
+SUPERVISORS = row(supervisor=OK, admin=OK)
+CHASERS_OF_A = row(leader=OK, head=OK, supervisor=OK, admin=OK)
 
 MATRIX: list[tuple[str, dict[str, str]]] = [
     ("/help", EVERYONE),
