@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--round", dest="round_name", required=True)
     p.add_argument("--out", type=Path, required=True, help="FILE.zip")
 
+    p = sub.add_parser("backup", help="a consistent copy of the SQLite database and the evidence")
+    p.add_argument("out", type=Path, help="a folder: ledgerbot.db and evidence/ go in it")
+
     p = sub.add_parser("run", help="run the Telegram bot, the scheduler and the dispatcher")
     p.add_argument(
         "--webhook", action="store_true", help="webhook mode (needs telegram.webhook_url)"
@@ -385,6 +388,17 @@ def cmd_archive(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(app: App, args: argparse.Namespace) -> int:
+    from ledger.backup import backup
+
+    summary = backup(app.settings.database_url, app.settings.evidence_dir, args.out)
+    print(
+        f"已备份 (backed up) {summary.database} 和 {summary.evidence_files} 个佐证文件 "
+        f"(evidence files) 到 {args.out}"
+    )
+    return 0
+
+
 def cmd_run(app: App, args: argparse.Namespace) -> int:
     from bot.app import build_application, webhook_options
 
@@ -432,6 +446,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "sweep": cmd_sweep,
     "report": cmd_report,
     "archive": cmd_archive,
+    "backup": cmd_backup,
     "run": cmd_run,
     "demo": cmd_demo,
 }

@@ -166,3 +166,18 @@ async def test_the_servers_rate_limit_is_obeyed(dispatcher, engine, clock, fake)
     await dispatcher.drain()
     assert fake.too_many == 1 and dispatcher.waits == [1.0]
     assert [r.status for r in rows(engine)] == [OutboxStatus.SENT, OutboxStatus.PENDING]
+
+
+async def test_info_logs_are_one_line_events_without_message_text(
+    dispatcher, engine, clock, fake, scrubbed_logs
+):
+    scrubbed_logs.set_level(logging.INFO)
+    official = queue(engine, clock)
+    await dispatcher.drain()
+    lines = [
+        scrubbed_logs.handler.format(r) for r in scrubbed_logs.records if r.levelno >= logging.INFO
+    ]
+    sent = [line for line in lines if "logger=bot.dispatcher sent " in line]
+    assert len(sent) == 1 and f"official={official.id}" in sent[0] and "kind=nudge" in sent[0]
+    assert all("\n" not in line for line in lines)
+    assert not any("【催办】" in line or "任务" in line for line in lines)

@@ -277,3 +277,34 @@ def test_catch_up_due(session, policy):
     assert catch_up_due(session, at(date(2026, 11, 3), 9), policy)
     run(session, policy, date(2026, 11, 6))  # Friday
     assert not catch_up_due(session, at(date(2026, 11, 8), 12), policy)  # the weekend
+
+
+async def test_downtime_over_two_working_days_and_a_holiday_catches_up_once(
+    engine, session, settings, load
+):
+    """Down from Mon 28 Sep (after its sweep) until 8 Oct: 29-30 Sep and National Day missed."""
+    from jobs.runner import SweepScheduler
+    from ledger.clock import FakeClock
+
+    load(task_row(1, date(2026, 10, 9)), task_row(2, date(2026, 9, 30), "孙丽"))
+    policy = SweepPolicy.from_settings(settings, WorkCalendar())
+    run(session, policy, date(2026, 9, 28))  # the last sweep before the outage
+    clock = FakeClock(at(date(2026, 10, 8), 10))  # back at 10:00 on the first working day
+    scheduler = SweepScheduler(engine, policy, clock)
+    try:
+        result = await scheduler.start()
+    finally:
+        scheduler.shutdown()
+    assert result is not None and result.working_day  # the catch-up ran at start
+    rows = queued(session, result)
+    assert sorted(r for r in rows if r[1] == "reminder") == [
+        ("孙丽", "reminder", "overdue:2026-10-08"),  # one merged notice, not one per missed day
+        ("李明", "reminder", "before:1"),
+        ("赵磊", "reminder", "before:1"),
+    ]
+    assert ("陈静", "escalation", "esc1:2026-09-30") in rows
+    again = SweepScheduler(engine, policy, clock)
+    try:
+        assert await again.start() is None  # a second start finds nothing missed
+    finally:
+        again.shutdown()
