@@ -28,7 +28,7 @@ from bot.services import BotServices
 from ledger.context import Actor, WorkContext
 from ledger.enums import OPEN_STATUSES, Channel, OutboxStatus, TaskStatus, Via
 from ledger.models import Official, Outbox, Task
-from ledger.notices import Notice, render_digest, render_notice, task_params
+from ledger.notices import Notice, enrich, render_digest, render_notice, task_params
 from ledger.officials import mark_unreachable
 from ledger.outbox import claim_due, claim_siblings, notify, record_sent, supervisors_of
 
@@ -113,9 +113,9 @@ class Dispatcher:
                 self.release([row.id] if row.id is not None else [])
                 return
             if row.task_id is not None and row.kind in OPEN_ONLY_KINDS:
-                task = session.get(Task, row.task_id)
-                if task is None or task.status not in OPEN_STATUSES:
-                    row.status, row.last_error = OutboxStatus.COVERED, "task no longer open"
+                stale = self.stale(session.get(Task, row.task_id), row)
+                if stale:
+                    row.status, row.last_error = OutboxStatus.COVERED, stale
                     session.add(row)
                     session.commit()
                     self.stats.covered += 1
@@ -123,10 +123,10 @@ class Dispatcher:
             lang = recipient.language if recipient else "zh"
             batch = self.batch_for(session, row)
             if len(batch) > self.svc.settings.policy.digest_threshold:
-                notice = render_digest([r.params for r in batch], lang)
+                notice = render_digest([self.params_of(session, r) for r in batch], lang)
             else:
                 batch = [row]
-                notice = render_notice(row.kind, row.text_key, row.params, lang)
+                notice = render_notice(row.kind, row.text_key, self.params_of(session, row), lang)
         try:
             message = await self.deliver(chat_id, notice, lang, private=recipient is not None)
         except RetryAfter as exc:
@@ -156,6 +156,24 @@ class Dispatcher:
             batch[0].recipient_id,
             batch[0].kind,
             message.message_id,
+        )
+
+    @staticmethod
+    def stale(task: Task | None, row: Outbox) -> str:
+        """Why a queued task notice should no longer go out ('' if it should)."""
+        if task is None or task.status not in OPEN_STATUSES:
+            return "task no longer open"
+        queued_for = row.params.get("deadline")
+        current = task.deadline.isoformat() if task.deadline else ""
+        if row.kind == "reminder" and queued_for and queued_for != current:
+            return "deadline changed since it was queued"
+        return ""
+
+    def params_of(self, session: Session, row: Outbox) -> dict[str, Any]:
+        settings = self.svc.settings
+        today = self.svc.clock.now().astimezone(settings.zone).date()
+        return enrich(
+            session, row.task_id, row.params, today=today, yellow_days=settings.policy.yellow_days
         )
 
     def describe(self, exc: Exception) -> str:

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from cli.main import print_queued, print_summary, print_tasks
 from config import Settings, load_settings
 from jobs.policy import SweepPolicy
+from jobs.runner import QueuedNotice
 from jobs.sweep import sweep
 from ledger import lifecycle, sample
 from ledger.clock import FakeClock
@@ -22,6 +23,7 @@ from ledger.errors import LedgerError
 from ledger.importer import RoundOptions, import_file
 from ledger.migrate import upgrade
 from ledger.models import ExtensionRequest, Official, Outbox, Task
+from ledger.notices import enrich
 from ledger.queries import TaskFilter, list_tasks
 from ledger.workdays import WorkCalendar
 
@@ -90,32 +92,27 @@ def simulate(
     print(f"\n== 模拟整改期 {days} 天（每个工作日 09:00 调度）==")
     last_id = 0
     totals: dict[str, int] = {}
+    with session_scope(engine) as session:
+        names = {o.id: o.name for o in session.exec(select(Official)) if o.id is not None}
     for offset in range(days):
         day = start_day + timedelta(days=offset)
         clock.set(policy.send_instant(day))
         with session_scope(engine) as session:
             sweep(session=session, now=clock.now(), policy=policy)
+        swept, last_id = _new_rows(engine, settings, day, last_id)  # sent at 09:00
         actions = _act(engine, settings, clock, offset)
-        with session_scope(engine) as session:
-            rows = list(
-                session.exec(
-                    select(Outbox).where(col(Outbox.id) > last_id).order_by(col(Outbox.id))
-                )
-            )
-            names = {o.id: o.name for o in session.exec(select(Official)) if o.id is not None}
-            if rows:
-                last_id = rows[-1].id or last_id
-        if not rows and not actions:
+        events, last_id = _new_rows(engine, settings, day, last_id)  # replies and decisions
+        if not swept and not actions and not events:
             continue
-        weekday = "一二三四五六日"[day.weekday()]
-        if not quiet:
-            print(f"\n— {day.isoformat()}（周{weekday}）—")
-            for line in actions:
-                print(f"  ✎ {line}")
-        for row in rows:
+        for row in [*swept, *events]:
             totals[row.kind] = totals.get(row.kind, 0) + 1
-        if not quiet:
-            print_queued(rows, names, max_lines=3, indent="  ")
+        if quiet:
+            continue
+        print(f"\n— {day.isoformat()}（周{'一二三四五六日'[day.weekday()]}）—")
+        print_queued(swept, names, max_lines=3, indent="  ")
+        for line in actions:
+            print(f"  ✎ {line}")
+        print_queued(events, names, max_lines=3, indent="  ")
     print("\n== 模拟结束 ==")
     print(
         "消息统计：" + "，".join(f"{KIND_NAMES.get(k, k)} {n}" for k, n in sorted(totals.items()))
@@ -127,6 +124,29 @@ def simulate(
         )
     print(f"\n{end.isoformat()} 台账：")
     print_tasks(views, end)
+
+
+def _new_rows(
+    engine: Engine, settings: Settings, day: date, last_id: int
+) -> tuple[list[QueuedNotice], int]:
+    """Outbox rows queued since `last_id`, as their recipients would read them that day."""
+    with session_scope(engine) as session:
+        rows = list(
+            session.exec(select(Outbox).where(col(Outbox.id) > last_id).order_by(col(Outbox.id)))
+        )
+        shown = [
+            QueuedNotice(
+                r.recipient_id,
+                r.chat_id,
+                r.kind,
+                r.text_key,
+                enrich(
+                    session, r.task_id, r.params, today=day, yellow_days=settings.policy.yellow_days
+                ),
+            )
+            for r in rows
+        ]
+    return shown, (rows[-1].id or last_id) if rows else last_id
 
 
 KIND_NAMES = {

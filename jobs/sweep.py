@@ -8,6 +8,7 @@ processes at once, queues nothing twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -15,11 +16,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from jobs.policy import SweepPolicy, before_stage, effective_days_left
 from ledger.clock import as_utc
-from ledger.enums import Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
+from ledger.enums import Channel, Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
+from ledger.lights import traffic_light
 from ledger.models import (
     AuditEvent,
     GroupSubscription,
@@ -29,6 +32,7 @@ from ledger.models import (
     SweepRun,
     Task,
     TaskPerson,
+    UTCDateTime,
 )
 from ledger.notices import task_params
 from ledger.outbox import insert_ignore, outbox_row
@@ -77,7 +81,6 @@ class _Sweep:
         self.today = policy.local_day(now)
         self.run_id = run.id
         self.rows: list[dict[str, Any]] = []
-        self.touched: set[int] = set()
         self.names: dict[int, str] = {}
         self._wd_cache: dict[date, int] = {}
         self._supervisors: list[int] | None = None
@@ -205,45 +208,131 @@ class _Sweep:
                 sweep_id=self.run_id,
             )
         )
-        if task_id is not None:
-            self.touched.add(task_id)
 
     # --- steps ---------------------------------------------------------------------------
     def upcoming(self) -> None:
+        """Reminders before the deadline, as one INSERT … SELECT: no Python loop over tasks.
+
+        Everything a stage depends on is a function of the deadline (days left, the
+        working-day rule, the light), so the at most 21 deadlines of the horizon are worked
+        out here and joined in SQL; task details are filled in when the message is rendered.
+        """
         thresholds = self.rules.remind_days_before
         if not thresholds:
             return
-        horizon = self.today + timedelta(days=max(thresholds))
-        condition = sa.and_(
-            TASKS.c.status.in_(OPEN),
-            TASKS.c.kind != TaskKind.LONG_TERM.value,
-            TASKS.c.deadline >= self.today,
-            TASKS.c.deadline <= horizon,
-        )
-        for task in self.load_due(condition, [Duty.OWNER, Duty.LEADER]):
-            assert task.deadline is not None
+        stages = []
+        for offset in range(max(thresholds) + 1):
+            deadline = self.today + timedelta(days=offset)
             stage = before_stage(
-                effective_days_left(task.deadline, self.today, self.policy.calendar), thresholds
+                effective_days_left(deadline, self.today, self.policy.calendar), thresholds
             )
             if stage is None:
                 continue
-            key = f"before:{task.deadline.isoformat()}:{stage}"
-            params = self.params(task, stage=stage)
-            told = [(Duty.OWNER, "notice.reminder.owner")]
-            if stage <= self.rules.leader_from_days:
-                told.append((Duty.LEADER, "notice.reminder.leader"))
-            for duty, text_key in told:
-                for person in task.people.get(duty.value, []):
-                    self.queue(
-                        kind="reminder",
-                        family="reminder",
-                        task_id=task.id,
-                        recipient=person,
-                        stage=key,
-                        urgency=1000 - stage,
-                        text_key=text_key,
-                        params=params,
-                    )
+            light = traffic_light(
+                status=TaskStatus.IN_PROGRESS,
+                kind=TaskKind.DEADLINE,
+                deadline=deadline,
+                today=self.today,
+                yellow_days=self.rules.yellow_days,
+            )
+            params = {
+                "deadline": deadline.isoformat(),
+                "days_left": offset,
+                "light": light.value,
+                "stage": stage,
+            }
+            stages.append(
+                sa.select(
+                    sa.literal(deadline, sa.Date).label("deadline"),
+                    sa.literal(f"before:{deadline.isoformat()}:{stage}").label("stage"),
+                    sa.literal(1000 - stage).label("urgency"),
+                    sa.literal(stage <= self.rules.leader_from_days).label("leaders"),
+                    sa.literal(json.dumps(params, ensure_ascii=False)).label("params"),
+                )
+            )
+        if not stages:
+            return
+        table = (
+            sa.union_all(*stages).subquery("stages")
+            if len(stages) > 1
+            else stages[0].subquery("stages")
+        )
+        owner = PEOPLE.c.duty == Duty.OWNER.value
+        self.insert_select(
+            sa.select(
+                self.dedupe("reminder", PEOPLE.c.official_id, table.c.stage),
+                PEOPLE.c.official_id,
+                sa.literal("reminder"),
+                sa.literal("reminder"),
+                TASKS.c.id,
+                table.c.stage,
+                table.c.urgency,
+                sa.case((owner, "notice.reminder.owner"), else_="notice.reminder.leader"),
+                table.c.params,
+            )
+            .select_from(
+                TASKS.join(table, TASKS.c.deadline == table.c.deadline).join(
+                    PEOPLE, PEOPLE.c.task_id == TASKS.c.id
+                )
+            )
+            .where(
+                TASKS.c.status.in_(OPEN),
+                TASKS.c.kind != TaskKind.LONG_TERM.value,
+                sa.or_(owner, sa.and_(PEOPLE.c.duty == Duty.LEADER.value, table.c.leaders)),
+            )
+        )
+
+    @staticmethod
+    def dedupe(kind: str, recipient: Any, stage: Any) -> Any:
+        """The outbox's unique key, built in SQL the same way `queue` builds it in Python."""
+        as_text = sa.String()
+        return (
+            sa.literal(f"{kind}:")
+            + sa.cast(TASKS.c.id, as_text)
+            + ":"
+            + sa.cast(recipient, as_text)
+            + ":"
+            + stage
+        )
+
+    def insert_select(self, rows: Any) -> None:
+        """INSERT the selected rows (key, recipient, kind, family, task, stage, urgency,
+        text key, params) into the outbox, skipping existing keys."""
+        dialect = self.session.get_bind().dialect.name
+        columns = [
+            "dedupe_key",
+            "recipient_id",
+            "kind",
+            "family",
+            "task_id",
+            "stage",
+            "urgency",
+            "text_key",
+            "params",
+        ]
+        selected = list(rows.selected_columns)
+        if dialect == "postgresql":
+            selected[-1] = sa.cast(selected[-1], postgresql.JSON)
+        constant = {
+            "channel": Channel.TELEGRAM.value,
+            "sweep_id": self.run_id,
+            "status": "pending",
+            "attempts": 0,
+            "last_error": "",
+            "claimed_by": "",
+        }
+        full = rows.with_only_columns(
+            *selected,
+            *(sa.literal(v) for v in constant.values()),
+            sa.literal(self.now, UTCDateTime()),
+            sa.literal(self.now, UTCDateTime()),
+        )
+        insert = postgresql.insert(OUTBOX) if dialect == "postgresql" else sqlite.insert(OUTBOX)
+        self.session.execute(
+            insert.from_select(
+                [*columns, *constant, "not_before", "created_at"], full
+            ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
 
     def overdue(self) -> None:
         condition = sa.and_(
@@ -454,26 +543,38 @@ class _Sweep:
             )
 
     def weekly_digest(self) -> None:
+        """一周一调度 on the configured weekday (or the first sweep after it in that week).
+
+        Figures are computed only for recipients who have not had this week's digest, and
+        for all leaders at once by grouped queries: the cost is a few aggregates a week.
+        """
         if self.today.weekday() < self.rules.weekly_digest_weekday:
             return
         year, week, _ = self.today.isocalendar()
         stage = f"week:{year}-W{week:02d}"
-        from ledger.access import manages_filter
-
-        recipients = list(
-            self.session.exec(
-                select(Official).where(
-                    col(Official.role).in_(
-                        [
-                            OfficialRole.SUPERVISOR,
-                            OfficialRole.LEADER,
-                            OfficialRole.HEAD,
-                            OfficialRole.ADMIN,
-                        ]
-                    )
+        done = set(
+            self.session.execute(
+                sa.select(OUTBOX.c.recipient_id, OUTBOX.c.chat_id).where(
+                    OUTBOX.c.kind == "weekly_digest", OUTBOX.c.stage == stage
                 )
-            )
+            ).all()
         )
+        roles = [
+            OfficialRole.SUPERVISOR,
+            OfficialRole.LEADER,
+            OfficialRole.HEAD,
+            OfficialRole.ADMIN,
+        ]
+        recipients = [
+            p
+            for p in self.session.exec(select(Official).where(col(Official.role).in_(roles)))
+            if (p.id, None) not in done
+        ]
+        groups = [
+            g for g in self.session.exec(select(GroupSubscription)) if (None, g.chat_id) not in done
+        ]
+        if not recipients and not groups:
+            return
         unbound = list(
             self.session.exec(
                 select(Official.name)
@@ -483,12 +584,20 @@ class _Sweep:
             )
         )
         base = {"week": stage.split(":", 1)[1], "unbound": unbound}
+        whole: dict[str, Any] | None = None
+        per_leader: dict[int, dict[str, Any]] | None = None
+        from ledger.access import manages_filter
+
         for person in recipients:
-            scope = (
-                None
-                if person.role in (OfficialRole.SUPERVISOR, OfficialRole.ADMIN)
-                else manages_filter(self.session, person)
-            )
+            assert person.id is not None
+            if person.role in (OfficialRole.SUPERVISOR, OfficialRole.ADMIN):
+                whole = whole or self.digest_figures(None)
+                figures = whole
+            elif person.role == OfficialRole.LEADER:
+                per_leader = per_leader if per_leader is not None else self.leader_figures()
+                figures = per_leader.get(person.id) or self.empty_figures()
+            else:  # heads: few, each scoped to their unit
+                figures = self.digest_figures(manages_filter(self.session, person))
             self.queue(
                 kind="weekly_digest",
                 family="weekly_digest",
@@ -497,82 +606,140 @@ class _Sweep:
                 stage=stage,
                 urgency=0,
                 text_key="notice.weekly_digest",
-                params={**base, **self.digest_figures(scope)},
+                params={**base, **figures},
             )
-        groups = list(self.session.exec(select(GroupSubscription)))
-        if groups:
-            figures = self.digest_figures(None)
-            for group in groups:
-                self.queue(
-                    kind="weekly_digest",
-                    family="weekly_digest",
-                    task_id=None,
-                    recipient=None,
-                    chat_id=group.chat_id,
-                    stage=stage,
-                    urgency=0,
-                    text_key="notice.weekly_digest",
-                    params={**base, **figures},
-                )
+        for group in groups:
+            whole = whole or self.digest_figures(None)
+            self.queue(
+                kind="weekly_digest",
+                family="weekly_digest",
+                task_id=None,
+                recipient=None,
+                chat_id=group.chat_id,
+                stage=stage,
+                urgency=0,
+                text_key="notice.weekly_digest",
+                params={**base, **whole},
+            )
 
-    def digest_figures(self, scope: Any) -> dict[str, Any]:
-        figures: dict[str, Any] = light_counts(
-            self.session, today=self.today, yellow_days=self.rules.yellow_days, scope=scope
-        )
-        figures.update(weekly_changes(self.session, today=self.today, now=self.now, scope=scope))
-        condition = sa.and_(
+    @staticmethod
+    def empty_figures() -> dict[str, Any]:
+        return {
+            **dict.fromkeys(
+                (
+                    "total",
+                    "red",
+                    "yellow",
+                    "green",
+                    "blue",
+                    "closed",
+                    "not_started",
+                    "in_progress",
+                    "submitted",
+                    "new_closed",
+                    "new_submitted",
+                    "new_overdue",
+                ),
+                0,
+            ),
+            "red_items": [],
+        }
+
+    def red_condition(self) -> Any:
+        return sa.and_(
             TASKS.c.status.in_(OPEN),
             TASKS.c.kind != TaskKind.LONG_TERM.value,
             TASKS.c.deadline < self.today,
         )
-        if scope is not None:
-            condition = sa.and_(condition, scope)
-        red = (
-            self.session.execute(
-                sa.select(TASKS.c.id)
-                .where(condition)
-                .order_by(TASKS.c.deadline, TASKS.c.id)
-                .limit(10)
-            )
-            .scalars()
-            .all()
-        )
-        items = self.load_due(TASKS.c.id.in_(list(red)), [Duty.OWNER]) if red else []
-        figures["red_items"] = [
-            {
+
+    def red_items(self, task_ids: list[int]) -> dict[int, dict[str, Any]]:
+        tasks = self.load_due(TASKS.c.id.in_(task_ids), [Duty.OWNER]) if task_ids else []
+        return {
+            t.id: {
                 "task_id": t.id,
                 "title": t.title,
                 "owners": self.owner_names(t),
                 "overdue": (self.today - t.deadline).days if t.deadline else 0,
             }
-            for t in sorted(items, key=lambda t: (t.deadline or self.today, t.id))
-        ]
+            for t in tasks
+        }
+
+    def digest_figures(self, scope: Any) -> dict[str, Any]:
+        figures = self.empty_figures()
+        counts = light_counts(
+            self.session, today=self.today, yellow_days=self.rules.yellow_days, scope=scope
+        )
+        figures.update(counts.get(None, {}))
+        figures.update(
+            weekly_changes(self.session, today=self.today, now=self.now, scope=scope).get(None, {})
+        )
+        condition = self.red_condition() if scope is None else sa.and_(self.red_condition(), scope)
+        red = list(
+            self.session.execute(
+                sa.select(TASKS.c.id)
+                .where(condition)
+                .order_by(TASKS.c.deadline, TASKS.c.id)
+                .limit(10)
+            ).scalars()
+        )
+        items = self.red_items(red)
+        figures["red_items"] = [items[i] for i in red if i in items]
         return figures
+
+    def leader_figures(self) -> dict[int, dict[str, Any]]:
+        """Every leader's figures, scoped to the tasks they lead, in a handful of queries."""
+        counts = light_counts(
+            self.session, today=self.today, yellow_days=self.rules.yellow_days, by_leader=True
+        )
+        changes = weekly_changes(self.session, today=self.today, now=self.now, by_leader=True)
+        red_rows = self.session.execute(
+            sa.select(PEOPLE.c.official_id, TASKS.c.id)
+            .join(
+                PEOPLE, sa.and_(PEOPLE.c.task_id == TASKS.c.id, PEOPLE.c.duty == Duty.LEADER.value)
+            )
+            .where(self.red_condition())
+            .order_by(PEOPLE.c.official_id, TASKS.c.deadline, TASKS.c.id)
+        ).all()
+        red_by_leader: dict[int, list[int]] = defaultdict(list)
+        for leader, task_id in red_rows:
+            if len(red_by_leader[leader]) < 10:
+                red_by_leader[leader].append(task_id)
+        items = self.red_items(sorted({t for ids in red_by_leader.values() for t in ids}))
+        result: dict[int, dict[str, Any]] = {}
+        for leader in set(counts) | set(changes) | set(red_by_leader):
+            if leader is None:
+                continue
+            figures = self.empty_figures()
+            figures.update(counts.get(leader, {}))
+            figures.update(changes.get(leader, {}))
+            figures["red_items"] = [items[t] for t in red_by_leader.get(leader, []) if t in items]
+            result[leader] = figures
+        return result
 
     def cover_superseded(self) -> int:
         """Pending notices overtaken by a more urgent one for the same task and person."""
         later = OUTBOX.alias("later")
-        ids = sorted(self.touched)
-        covered = 0
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            result: Any = self.session.execute(
-                OUTBOX.update()
-                .where(
-                    OUTBOX.c.status == OutboxStatus.PENDING.value,
-                    OUTBOX.c.task_id.in_(chunk),
-                    OUTBOX.c.family.in_(SUPERSEDING_FAMILIES),
-                    sa.exists().where(
-                        later.c.task_id == OUTBOX.c.task_id,
-                        later.c.recipient_id == OUTBOX.c.recipient_id,
-                        later.c.family == OUTBOX.c.family,
-                        later.c.urgency > OUTBOX.c.urgency,
-                    ),
-                )
-                .values(status=OutboxStatus.COVERED.value, last_error="superseded")
+        this_sweep = (
+            sa.select(OUTBOX.c.task_id)
+            .where(OUTBOX.c.sweep_id == self.run_id, OUTBOX.c.task_id.is_not(None))
+            .scalar_subquery()
+        )
+        result: Any = self.session.execute(
+            OUTBOX.update()
+            .where(
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+                OUTBOX.c.task_id.in_(this_sweep),
+                OUTBOX.c.family.in_(SUPERSEDING_FAMILIES),
+                sa.exists().where(
+                    later.c.task_id == OUTBOX.c.task_id,
+                    later.c.recipient_id == OUTBOX.c.recipient_id,
+                    later.c.family == OUTBOX.c.family,
+                    later.c.urgency > OUTBOX.c.urgency,
+                ),
             )
-            covered += max(result.rowcount or 0, 0)
-        return covered
+            .values(status=OutboxStatus.COVERED.value, last_error="superseded")
+        )
+        return max(result.rowcount or 0, 0)
 
 
 def sweep(

@@ -241,3 +241,28 @@ def task_params(task: Any, today: Any, yellow_days: int) -> dict[str, Any]:
         "days_left": (task.deadline - today).days if task.deadline else 0,
         "light": light.value,
     }
+
+
+def enrich(
+    session: Any, task_id: int | None, params: dict[str, Any], *, today: Any, yellow_days: int
+) -> dict[str, Any]:
+    """A notice's parameters with the task as it is now (title, ref, owners, light, days).
+
+    Sweeps store only what the stage depends on; the rest is read when the message is made.
+    """
+    if task_id is None:
+        return params
+    from ledger.enums import Duty
+    from ledger.models import Task
+    from ledger.outbox import task_people
+
+    task = session.get(Task, task_id)
+    if task is None:
+        return params
+    owners = [p.name for p in task_people(session, task_id, Duty.OWNER)]
+    return {
+        **params,
+        **task_params(task, today, yellow_days),
+        "owners": owners,
+        "lead_unit": task.lead_unit,
+    }

@@ -298,19 +298,29 @@ def history(session: Session, task_id: int, limit: int = 30) -> list[AuditEvent]
     return list(reversed(list(session.exec(stmt))))
 
 
+def _leader_of_task() -> Any:
+    return sa.and_(col(TaskPerson.task_id) == col(Task.id), col(TaskPerson.duty) == Duty.LEADER)
+
+
 def light_counts(
-    session: Session, *, today: date, yellow_days: int, scope: Any = None
-) -> dict[str, int]:
-    """How many tasks show each light and status, in one aggregate query."""
+    session: Session, *, today: date, yellow_days: int, scope: Any = None, by_leader: bool = False
+) -> dict[int | None, dict[str, int]]:
+    """How many tasks show each light and status, in one aggregate query.
+
+    Keyed by None, or with `by_leader` by each leader's official id (one query for all leaders).
+    """
     status, kind, deadline = col(Task.status), col(Task.kind), col(Task.deadline)
     open_ = status.in_([TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS])
     long_ = kind == TaskKind.LONG_TERM
     not_closed = status != TaskStatus.CLOSED
+    yellow_until = today + timedelta(days=yellow_days)
 
     def tally(condition: Any) -> Any:
         return func.coalesce(func.sum(sa.case((condition, 1), else_=0)), 0)
 
+    key: Any = col(TaskPerson.official_id) if by_leader else sa.null()
     stmt = sa.select(
+        key,
         func.count(col(Task.id)),
         tally(sa.and_(open_, ~long_, deadline < today)),
         tally(
@@ -319,22 +329,21 @@ def light_counts(
                 ~long_,
                 sa.or_(
                     status == TaskStatus.SUBMITTED,
-                    sa.and_(
-                        open_, deadline >= today, deadline <= today + timedelta(days=yellow_days)
-                    ),
+                    sa.and_(open_, deadline >= today, deadline <= yellow_until),
                 ),
             )
         ),
-        tally(sa.and_(open_, ~long_, deadline > today + timedelta(days=yellow_days))),
+        tally(sa.and_(open_, ~long_, deadline > yellow_until)),
         tally(sa.and_(not_closed, long_)),
         tally(status == TaskStatus.CLOSED),
         tally(status == TaskStatus.NOT_STARTED),
         tally(status == TaskStatus.IN_PROGRESS),
         tally(status == TaskStatus.SUBMITTED),
-    )
+    ).select_from(Task)
+    if by_leader:
+        stmt = stmt.join(TaskPerson, _leader_of_task()).group_by(key)
     if scope is not None:
         stmt = stmt.where(scope)
-    row = session.execute(stmt).one()
     names = (
         "total",
         "red",
@@ -346,30 +355,48 @@ def light_counts(
         "in_progress",
         "submitted",
     )
-    return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
+    return {
+        row[0]: {name: int(value or 0) for name, value in zip(names, row[1:], strict=True)}
+        for row in session.execute(stmt)
+    }
 
 
-def weekly_changes(session: Session, *, today: date, now: Any, scope: Any = None) -> dict[str, int]:
-    """What moved in the last seven days: closings, submissions, and newly overdue items."""
+def weekly_changes(
+    session: Session, *, today: date, now: Any, scope: Any = None, by_leader: bool = False
+) -> dict[int | None, dict[str, int]]:
+    """What moved in the last seven days: closings, submissions, newly overdue items."""
     since = now - timedelta(days=7)
+    key: Any = col(TaskPerson.official_id) if by_leader else sa.null()
     events = (
-        sa.select(col(AuditEvent.action), func.count())
+        sa.select(key, col(AuditEvent.action), func.count())
+        .select_from(AuditEvent)
         .join(Task, col(Task.id) == col(AuditEvent.task_id))
         .where(col(AuditEvent.at) >= since, col(AuditEvent.action).in_(["verify", "submit"]))
-        .group_by(col(AuditEvent.action))
+        .group_by(*([key] if by_leader else []), col(AuditEvent.action))
     )
+    newly = (
+        sa.select(key, func.count(col(Task.id)))
+        .select_from(Task)
+        .where(
+            col(Task.status).in_([TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS]),
+            col(Task.deadline) < today,
+            col(Task.deadline) >= today - timedelta(days=7),
+        )
+        .group_by(*([key] if by_leader else []))
+    )
+    if by_leader:
+        events = events.join(TaskPerson, _leader_of_task())
+        newly = newly.join(TaskPerson, _leader_of_task())
     if scope is not None:
         events = events.where(scope)
-    counts = dict(session.execute(events).all())
-    newly = sa.select(func.count(col(Task.id))).where(
-        col(Task.status).in_([TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS]),
-        col(Task.deadline) < today,
-        col(Task.deadline) >= today - timedelta(days=7),
-    )
-    if scope is not None:
         newly = newly.where(scope)
-    return {
-        "new_closed": int(counts.get("verify", 0)),
-        "new_submitted": int(counts.get("submit", 0)),
-        "new_overdue": int(session.execute(newly).scalar_one()),
-    }
+    result: dict[int | None, dict[str, int]] = {}
+
+    def entry(owner: int | None) -> dict[str, int]:
+        return result.setdefault(owner, {"new_closed": 0, "new_submitted": 0, "new_overdue": 0})
+
+    for owner, action, count in session.execute(events):
+        entry(owner)["new_closed" if action == "verify" else "new_submitted"] = int(count)
+    for owner, count in session.execute(newly):
+        entry(owner)["new_overdue"] = int(count)
+    return result

@@ -171,7 +171,9 @@ async def test_reply_to_reminder_records_progress_done_and_evidence(
 
 # --- dispatcher faults -------------------------------------------------------------------
 def queue_one(session, clock, recipient_name="赵磊", task_id=1):
+    """A pending reminder for the task as it stands (a reminder for another deadline is stale)."""
     official = session.exec(select(Official).where(Official.name == recipient_name)).one()
+    deadline = session.get(Task, task_id).deadline
     session.add(
         Outbox(
             dedupe_key=f"t:{task_id}:{official.id}",
@@ -185,7 +187,7 @@ def queue_one(session, clock, recipient_name="赵磊", task_id=1):
                 "task_id": task_id,
                 "title": "任务",
                 "ref": "1",
-                "deadline": "2026-12-01",
+                "deadline": deadline.isoformat() if deadline else "",
                 "days_left": 29,
                 "light": "green",
             },
@@ -275,10 +277,10 @@ async def test_dispatcher_waits_on_retry_after(
 
 
 async def test_long_texts_are_split(app, session, settings, clock, engine, request_layer, ledger):
-    official = queue_one(session, clock)
-    row = outbox(session)[0]
-    row.params = {**row.params, "title": "长" * 5000}
-    session.add(row)
+    official = queue_one(session, clock, task_id=ledger.id("1"))
+    long_task = task(session, "1")
+    long_task.title = "长" * 5000  # the message shows the task as it is when sent
+    session.add(long_task)
     session.commit()
     await make_dispatcher(app, settings, clock, engine).drain()
     sent = [c for c in request_layer.sent() if int(c.params["chat_id"]) == official.chat_id]
@@ -416,7 +418,7 @@ async def test_reply_to_a_digest_asks_which_task(
                     "task_id": ledger.id(ref),
                     "title": f"任务{ref}",
                     "ref": ref,
-                    "deadline": "2026-12-01",
+                    "deadline": task(session, ref).deadline.isoformat(),
                     "days_left": 3,
                     "light": "yellow",
                 },
@@ -546,3 +548,17 @@ async def test_oversized_text_and_replayed_buttons(app, session, ledger, request
     from ledger.models import AuditEvent
 
     assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "verify")).all()) == 1
+
+
+async def test_a_reminder_for_a_deadline_since_extended_is_not_sent(
+    app, session, settings, clock, engine, request_layer, ledger
+):
+    queue_one(session, clock, task_id=ledger.id("1"))  # queued for the current deadline
+    extended = task(session, "1")
+    extended.deadline = extended.deadline + timedelta(days=30)
+    session.add(extended)
+    session.commit()
+    await make_dispatcher(app, settings, clock, engine).drain()
+    [row] = outbox(session)
+    assert row.status == OutboxStatus.COVERED and "deadline changed" in row.last_error
+    assert request_layer.sent() == []
