@@ -6,6 +6,8 @@ Prints each figure beside its target with pass/fail and writes docs/benchmarks.m
 from __future__ import annotations
 
 import argparse
+import asyncio
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,7 +77,12 @@ def timed(work: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def sweep_once(engine: Engine, settings: Any) -> float:
+def sweep_once(engine: Engine, settings: Any, *, digest_day: bool = False) -> float:
+    """One sweep at NOW (a Tuesday). Unless `digest_day`, this week's digest counts as sent
+    (the digest is weekly; it has its own figure)."""
+    if not digest_day:
+        policy_settings = settings.policy.model_copy(update={"weekly_digest_weekday": 6})
+        settings = settings.model_copy(update={"policy": policy_settings})
     policy = SweepPolicy.from_settings(settings, WorkCalendar())
 
     def work() -> None:
@@ -94,6 +101,14 @@ def sweep_figures(size: int, dbs: Databases, settings: Any) -> list[Figure]:
         build(engine, size, due_fraction=fraction)
         seconds[fraction] = sweep_once(engine, settings.model_copy(update={"database_url": url}))
         engine.dispose()
+    url = dbs.fresh()
+    engine = make_engine(url)
+    build(engine, size, due_fraction=0.01)
+    digest = sweep_once(engine, settings.model_copy(update={"database_url": url}), digest_day=True)
+    engine.dispose()
+    figures.append(
+        Figure("sweep, 1% due, weekly-digest day", size, dbs.kind, digest, "s", "", None)
+    )
     targets_1pct = {100_000: 0.1, 1_000_000: 0.5}
     limit = targets_1pct.get(size)
     figures.append(
@@ -328,11 +343,211 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dispatch_figure(size: int, dbs: Databases, settings: Any) -> Figure:
-    raise NotImplementedError
+    """Messages/s to the fake Bot API (50 ms per call, Telegram's limits) over distinct chats."""
+    import sqlalchemy as sa
+    from sqlmodel import Session
+
+    from bot.app import build_application
+    from bot.dispatcher import Dispatcher
+    from ledger.migrate import upgrade
+    from ledger.models import Official, Outbox
+    from tests.support.fake_bot_api import FakeBotApi
+
+    count = min(3000, max(size // 10, 30))
+    url = dbs.fresh()
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        session.execute(
+            sa.insert(Official),
+            [
+                {
+                    "id": i,
+                    "name": f"人员{i}",
+                    "unit": "",
+                    "title": "",
+                    "role": "owner",
+                    "language": "zh",
+                    "telegram_user_id": 50_000 + i,
+                    "chat_id": 50_000 + i,
+                    "reachable": True,
+                    "created_at": NOW,
+                }
+                for i in range(1, count + 1)
+            ],
+        )
+        session.execute(
+            sa.insert(Outbox),
+            [
+                {
+                    "dedupe_key": f"b:{i}",
+                    "channel": "telegram",
+                    "recipient_id": i,
+                    "kind": "nudge",
+                    "family": "nudge",
+                    "stage": "",
+                    "urgency": 0,
+                    "text_key": "notice.nudge",
+                    "params": {"task_id": i, "title": f"任务{i}", "by": "督办员"},
+                    "not_before": NOW,
+                    "status": "pending",
+                    "attempts": 0,
+                    "last_error": "",
+                    "claimed_by": "",
+                    "created_at": NOW,
+                }
+                for i in range(1, count + 1)
+            ],
+        )
+        session.commit()
+    fake = FakeBotApi(latency=0.05).start()
+    local = settings.model_copy(
+        update={
+            "database_url": url,
+            "telegram": settings.telegram.model_copy(
+                update={"api_base_url": fake.base_url, "file_base_url": fake.file_base_url}
+            ),
+        }
+    )
+
+    async def run() -> float:
+        app = build_application(local, engine, token="123456:BENCHMARKTOKENabcdefghijklmn")
+        await app.initialize()
+        dispatcher = Dispatcher(app.bot, app.bot_data["services"])
+        start = time.perf_counter()
+        while dispatcher.stats.sent < count:
+            before = dispatcher.stats.sent
+            await dispatcher.drain(limit=200)
+            if dispatcher.stats.sent == before:
+                break
+        elapsed = time.perf_counter() - start
+        await app.shutdown()
+        return elapsed
+
+    try:
+        elapsed = asyncio.run(run())
+    finally:
+        fake.stop()
+        engine.dispose()
+    rate = len(fake.sent_messages()) / elapsed
+    full = count == 3000
+    return Figure(
+        f"dispatch, {count:,} chats, 50 ms/call ({fake.too_many} × 429)",
+        size,
+        dbs.kind,
+        rate,
+        "msg/s",
+        ">= 25 msg/s, zero 429" if full else "",
+        (rate >= 25 and fake.too_many == 0) if full else None,
+    )
 
 
 def bot_figures(size: int, dbs: Databases, settings: Any, only: set[str]) -> list[Figure]:
-    raise NotImplementedError
+    """Replies through Application.process_update, and /overdue and /stats, on a big ledger."""
+    from telegram import Update
+
+    from bot.app import build_application
+    from tests.fakes import RecordingRequest
+
+    url = dbs.fresh()
+    engine = make_engine(url)
+    build(engine, size, due_fraction=0.0, overdue_fraction=0.01)
+    local = settings.model_copy(update={"database_url": url})
+    request = RecordingRequest()
+    figures: list[Figure] = []
+    officials = max(size // 10, 2)
+    leaders = max(officials // 20, 1)
+    supervisor = leaders + 1
+
+    def message(user: int, text: str, n: int) -> dict[str, Any]:
+        entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return {
+            "update_id": n,
+            "message": {
+                "message_id": n,
+                "date": 0,
+                "text": text,
+                "entities": entities,
+                "chat": {"id": 10_000_000 + user, "type": "private"},
+                "from": {"id": 10_000_000 + user, "is_bot": False, "first_name": "x"},
+            },
+        }
+
+    async def run() -> None:
+        app = build_application(
+            local,
+            engine,
+            token="123456:BENCHMARKTOKENabcdefghijklmn",
+            request=request,
+            rate_limited=False,
+        )
+        await app.initialize()
+        if "replies" in only:
+            latencies = []
+            replies = min(600, size // 2)
+            start = time.perf_counter()
+            for n in range(1, replies + 1):
+                task_id = size - n  # an owner's own, not-overdue task
+                owner = leaders + 2 + (task_id % (officials - leaders - 1))
+                text = (
+                    f"/progress {task_id} 第{n}次推进" if n % 2 else f"/done {task_id} 已完成整改"
+                )
+                t0 = time.perf_counter()
+                await app.process_update(Update.de_json(message(owner, text, n), app.bot))
+                latencies.append(time.perf_counter() - t0)
+            elapsed = time.perf_counter() - start
+            rate = replies / elapsed
+            p99 = sorted(latencies)[int(0.99 * (len(latencies) - 1))] * 1000
+            full = size == 100_000
+            figures.append(
+                Figure(
+                    "replies handled (done/progress)",
+                    size,
+                    dbs.kind,
+                    rate,
+                    "/s",
+                    ">= 200/s" if full else "",
+                    rate >= 200 if full else None,
+                )
+            )
+            figures.append(
+                Figure(
+                    "reply latency p99",
+                    size,
+                    dbs.kind,
+                    p99,
+                    "ms",
+                    "< 100 ms" if full else "",
+                    p99 < 100 if full else None,
+                )
+            )
+        if "queries" in only:
+            for command in ("/overdue", "/stats"):
+                times = []
+                for n in range(5):
+                    t0 = time.perf_counter()
+                    await app.process_update(
+                        Update.de_json(message(supervisor, command, 10_000 + n), app.bot)
+                    )
+                    times.append(time.perf_counter() - t0)
+                median = statistics.median(times) * 1000
+                full = size == 100_000
+                figures.append(
+                    Figure(
+                        f"{command} (1% overdue)",
+                        size,
+                        dbs.kind,
+                        median,
+                        "ms",
+                        "< 300 ms" if full else "",
+                        median < 300 if full else None,
+                    )
+                )
+        await app.shutdown()
+
+    asyncio.run(run())
+    engine.dispose()
+    return figures
 
 
 if __name__ == "__main__":

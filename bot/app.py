@@ -40,24 +40,28 @@ def build_application(
     request: BaseRequest | None = None,
     with_scheduler: bool = False,
     with_dispatcher: bool = False,
+    rate_limited: bool = True,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot. Tests pass a recording `request`; `run` adds the scheduler and the dispatcher."""
     services = BotServices(engine=engine, settings=settings, clock=clock or SystemClock())
-    builder = (
+    builder: Any = (  # its generic type changes with the rate limiter
         ApplicationBuilder()
         .token(token)
         .base_url(settings.telegram.api_base_url)
         .base_file_url(settings.telegram.file_base_url)
-        .rate_limiter(
+    )
+    if rate_limited:
+        builder = builder.rate_limiter(
+            # a bucket of one, refilled evenly: 28 messages/s overall and 20/min per group
+            # without bursts (a full bucket of 30 would burst past Telegram's 30/s window)
             AIORateLimiter(
-                overall_max_rate=30,
-                overall_time_period=1,
-                group_max_rate=20,
-                group_time_period=60,
+                overall_max_rate=1,
+                overall_time_period=1 / 28,
+                group_max_rate=1,
+                group_time_period=3,
                 max_retries=0,
             )
         )
-    )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:

@@ -13,6 +13,7 @@ import os
 import socket
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -71,7 +72,11 @@ class Dispatcher:
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.cfg.dispatch_interval)
 
     async def drain(self, limit: int = 100) -> DispatchStats:
-        """Claim and send what is due now (up to `limit` rows); other workers take the rest."""
+        """Claim and send what is due now (up to `limit` rows); other workers take the rest.
+
+        Up to `concurrent_sends` messages are in flight at once, to different chats; each
+        chat's messages go one after another, in order.
+        """
         with self.svc.session() as session:
             ids = claim_due(
                 session,
@@ -81,11 +86,25 @@ class Dispatcher:
                 lease=self.cfg.claim_seconds,
                 channel=Channel.TELEGRAM,
             )
-        for row_id in ids:
-            if self._stopping.is_set():
-                self.release(ids)  # not sent: give them back at once rather than on expiry
-                break
-            await self.send_one(row_id)
+            lanes: dict[Any, list[int]] = defaultdict(list)  # one lane per chat, in order
+            for row_id, recipient_id, chat_id in session.execute(
+                sa.select(col(Outbox.id), col(Outbox.recipient_id), col(Outbox.chat_id))
+                .where(col(Outbox.id).in_(ids))
+                .order_by(col(Outbox.id))
+            ):
+                lanes[(recipient_id, chat_id)].append(row_id)
+        in_flight = asyncio.Semaphore(self.cfg.concurrent_sends)
+
+        async def lane(row_ids: list[int]) -> None:
+            for row_id in row_ids:
+                if self._stopping.is_set():
+                    return
+                async with in_flight:
+                    await self.send_one(row_id)
+
+        await asyncio.gather(*(lane(row_ids) for row_ids in lanes.values()))
+        if self._stopping.is_set():
+            self.release(ids)  # not sent: give them back at once rather than on expiry
         return self.stats
 
     def release(self, ids: list[int]) -> None:

@@ -56,6 +56,7 @@ class TelegramSettings(BaseModel):
     retry_base_seconds: float = Field(default=2.0, ge=0)
     dispatch_interval: float = Field(default=2.0, gt=0)
     claim_seconds: float = Field(default=60.0, gt=0)
+    concurrent_sends: int = Field(default=4, ge=1, le=32)
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=10.0, gt=0)
 
