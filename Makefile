@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint fmt clean
+.PHONY: demo test lint fmt clean bench bench-smoke
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ lint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 	LEDGERBOT_DB_PASSWORD=x LEDGERBOT_WEBHOOK_URL=https://example.invalid/t LEDGERBOT_WEBHOOK_SECRET=x \
 		docker-compose -f compose.yaml config -q
+
+# figures, not tests: prints a table with pass/fail and writes docs/benchmarks.md (~30 min at 1M)
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run --sizes 1000,10000,100000,1000000
+
+# CI runs a tiny size so the script keeps working
+bench-smoke: $(STAMP)
+	$(BIN)/python -m benchmarks.run --sizes 300 --out ""
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

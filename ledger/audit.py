@@ -44,3 +44,28 @@ def record(
     )
     ctx.session.add(event)
     return event
+
+
+def record_many(ctx: WorkContext, action: str, changes: list[tuple[int, dict[str, Any]]]) -> None:
+    """One event per (task id, after) pair in a single multi-row insert (bulk imports)."""
+    if not changes:
+        return
+    import sqlalchemy as sa
+
+    ctx.session.execute(
+        sa.insert(AuditEvent),
+        [
+            {
+                "at": ctx.now,
+                "actor_id": ctx.actor.official_id,
+                "actor_name": ctx.actor.name,
+                "via": ctx.actor.via.value,
+                "action": action,
+                "task_id": task_id,
+                "official_id": None,
+                "before": None,
+                "after": {k: _plain(v) for k, v in after.items()},
+            }
+            for task_id, after in changes
+        ],
+    )

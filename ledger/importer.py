@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from ledger import audit
@@ -64,6 +65,15 @@ STATUS_WORDS: dict[str, TaskStatus] = {
     "closed": TaskStatus.CLOSED,
 }
 _PEOPLE_SPLIT = re.compile(r"[、,，;；\n]+")
+NEW_TASK_DEFAULTS: dict[str, Any] = {
+    "original_deadline": None,
+    "completed_on": None,
+    "completion_note": "",
+    "submitted_at": None,
+    "closed_by_id": None,
+    "closing_opinion": "",
+    "escalation_level": 0,
+}
 # column widths in the schema (PostgreSQL enforces them; a too-long cell is a row error)
 MAX_REF, MAX_NAME, MAX_ROUND = 50, 100, 200
 DUTY_COLUMNS = (("owner", Duty.OWNER), ("leader", Duty.LEADER), ("supervisor", Duty.SUPERVISOR))
@@ -475,11 +485,12 @@ class _Applier:
                 .order_by(col(ProgressReport.created_at), col(ProgressReport.id))
             ):
                 latest_progress[report.task_id] = report.text
+        new: list[tuple[ParsedTask, Problem, int]] = []
         for position, item in enumerate(items):
             problem = self.problem_for(round_, item)
             existing = tasks.get(item.ref)
             if existing is None:
-                self._create(round_, problem, item, position)
+                new.append((item, problem, position))
             else:
                 assert existing.id is not None
                 self._update(
@@ -490,6 +501,7 @@ class _Applier:
                     latest_progress.get(existing.id, ""),
                     position,
                 )
+        self._create_many(round_, new)
 
     def _link_people(self, task: Task, people: dict[Duty, list[str]]) -> None:
         assert task.id is not None
@@ -504,35 +516,74 @@ class _Applier:
                     )
                 )
 
-    def _create(self, round_: Round, problem: Problem, item: ParsedTask, position: int) -> None:
-        values = dict(item.values)
-        status = values.pop("status") or TaskStatus.NOT_STARTED
-        if values["kind"] == TaskKind.LONG_TERM and status == TaskStatus.SUBMITTED:
-            status = TaskStatus.IN_PROGRESS
-        task = Task(
-            round_id=round_.id or 0,
-            problem_id=problem.id or 0,
-            ref=item.ref,
-            position=position,
-            status=status,
-            created_at=self.ctx.now,
-            updated_at=self.ctx.now,
-            **values,
-        )
-        if status == TaskStatus.CLOSED:
-            task.closed_on = self.ctx.today
-        self.session.add(task)
+    def _create_many(self, round_: Round, new: list[tuple[ParsedTask, Problem, int]]) -> None:
+        """New tasks in a few multi-row inserts (a 100k-row ledger is one import, not 100k)."""
+        if not new:
+            return
+        for item, _, _ in new:  # every person first, so they have ids
+            for duty, names in item.people.items():
+                for name in names:
+                    self.official(name, duty)
         self.session.flush()
-        self._link_people(task, item.people)
-        if item.progress:
-            self._add_progress(task, item.progress)
-        audit.record(
-            self.ctx,
-            "import_create",
-            task_id=task.id,
-            after={"ref": item.ref, "round": round_.name, **values, "status": status},
+        rows = []
+        for item, problem, position in new:
+            values = dict(item.values)
+            status = values.pop("status") or TaskStatus.NOT_STARTED
+            if values["kind"] == TaskKind.LONG_TERM and status == TaskStatus.SUBMITTED:
+                status = TaskStatus.IN_PROGRESS
+            if item.progress and status == TaskStatus.NOT_STARTED:
+                status = TaskStatus.IN_PROGRESS
+            rows.append(
+                {
+                    **NEW_TASK_DEFAULTS,
+                    **values,
+                    "round_id": round_.id,
+                    "problem_id": problem.id,
+                    "ref": item.ref,
+                    "position": position,
+                    "status": status,
+                    "closed_on": self.ctx.today if status == TaskStatus.CLOSED else None,
+                    "created_at": self.ctx.now,
+                    "updated_at": self.ctx.now,
+                }
+            )
+        ids = (
+            self.session.execute(
+                sa.insert(Task).returning(col(Task.id), sort_by_parameter_order=True), rows
+            )
+            .scalars()
+            .all()
         )
-        self.summary.created.append(Change(item.ref, round_.name, task.id, []))
+        links, reports, events = [], [], []
+        for task_id, (item, _, _), row in zip(ids, new, rows, strict=True):
+            for duty, names in item.people.items():
+                for position, name in enumerate(names):
+                    links.append(
+                        {
+                            "task_id": task_id,
+                            "official_id": self.officials[name].id,
+                            "duty": duty.value,
+                            "position": position,
+                        }
+                    )
+            if item.progress:
+                reports.append(
+                    {
+                        "task_id": task_id,
+                        "author_id": None,
+                        "text": item.progress,
+                        "via": self.ctx.actor.via.value,
+                        "created_at": self.ctx.now,
+                    }
+                )
+            after = {k: row[k] for k in (*COMPARED, "ref")}
+            events.append((task_id, {**after, "round": round_.name}))
+            self.summary.created.append(Change(item.ref, round_.name, task_id, []))
+        if links:
+            self.session.execute(sa.insert(TaskPerson), links)
+        if reports:
+            self.session.execute(sa.insert(ProgressReport), reports)
+        audit.record_many(self.ctx, "import_create", events)
 
     def _add_progress(self, task: Task, text: str) -> None:
         self.session.add(
