@@ -293,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default="sqlite", help="sqlite, postgresql, or both")
     parser.add_argument("--only", default="sweep,memory,import,dispatch,replies,queries")
     parser.add_argument(
+        "--pg-max",
+        type=int,
+        default=100_000,
+        help="largest size measured on PostgreSQL (building 1M rows is slow)",
+    )
+    parser.add_argument(
         "--out",
         default=str(ROOT / "docs" / "benchmarks.md"),
         help="the markdown report; empty: print only",
@@ -310,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds:
             dbs = Databases(kind, folder)
             try:
-                for size in sizes:
+                for size in [z for z in sizes if kind == "sqlite" or z <= args.pg_max]:
                     found: list[Figure] = []
                     if "sweep" in only:
                         found += sweep_figures(size, dbs, settings)

@@ -36,7 +36,7 @@ from ledger.models import (
 )
 from ledger.notices import task_params
 from ledger.outbox import insert_ignore, outbox_row
-from ledger.queries import light_counts, weekly_changes
+from ledger.queries import LIGHT_COUNTS, WEEKLY_CHANGES, light_counts, weekly_changes
 
 log = logging.getLogger(__name__)
 
@@ -360,33 +360,29 @@ class _Sweep:
                     text_key="notice.reminder.overdue",
                     params=params,
                 )
-            if wdays >= 1:
-                level_one.append(task.id)
-                for supervisor in self.supervisors(task):
-                    self.queue(
-                        kind="escalation",
-                        family="escalation",
-                        task_id=task.id,
-                        recipient=supervisor,
-                        stage=f"esc1:{deadline_key}",
-                        urgency=3001,
-                        text_key="notice.escalation.1",
-                        params={**params, "level": 1},
-                    )
-            if wdays > threshold:
-                level_two.append(task.id)
-                for person in dict.fromkeys(
-                    task.people.get(Duty.LEADER.value, []) + self.heads(task)
-                ):
+            ladder = [
+                (1, wdays >= 1, level_one, self.supervisors(task)),
+                (
+                    2,
+                    wdays > threshold,
+                    level_two,
+                    list(dict.fromkeys(task.people.get(Duty.LEADER.value, []) + self.heads(task))),
+                ),
+            ]
+            for level, reached, raised, people in ladder:
+                if not reached:
+                    continue
+                raised.append(task.id)
+                for person in people:
                     self.queue(
                         kind="escalation",
                         family="escalation",
                         task_id=task.id,
                         recipient=person,
-                        stage=f"esc2:{deadline_key}",
-                        urgency=3002,
-                        text_key="notice.escalation.2",
-                        params={**params, "level": 2},
+                        stage=f"esc{level}:{deadline_key}",
+                        urgency=3000 + level,
+                        text_key=f"notice.escalation.{level}",
+                        params={**params, "level": level},
                     )
         self.raise_levels(level_one, 1)
         self.raise_levels(level_two, 2)
@@ -624,26 +620,7 @@ class _Sweep:
 
     @staticmethod
     def empty_figures() -> dict[str, Any]:
-        return {
-            **dict.fromkeys(
-                (
-                    "total",
-                    "red",
-                    "yellow",
-                    "green",
-                    "blue",
-                    "closed",
-                    "not_started",
-                    "in_progress",
-                    "submitted",
-                    "new_closed",
-                    "new_submitted",
-                    "new_overdue",
-                ),
-                0,
-            ),
-            "red_items": [],
-        }
+        return {**dict.fromkeys((*LIGHT_COUNTS, *WEEKLY_CHANGES), 0), "red_items": []}
 
     def red_condition(self) -> Any:
         return sa.and_(

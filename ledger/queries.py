@@ -298,6 +298,20 @@ def history(session: Session, task_id: int, limit: int = 30) -> list[AuditEvent]
     return list(reversed(list(session.exec(stmt))))
 
 
+LIGHT_COUNTS = (
+    "total",
+    "red",
+    "yellow",
+    "green",
+    "blue",
+    "closed",
+    "not_started",
+    "in_progress",
+    "submitted",
+)
+WEEKLY_CHANGES = ("new_closed", "new_submitted", "new_overdue")
+
+
 def _leader_of_task() -> Any:
     return sa.and_(col(TaskPerson.task_id) == col(Task.id), col(TaskPerson.duty) == Duty.LEADER)
 
@@ -344,19 +358,8 @@ def light_counts(
         stmt = stmt.join(TaskPerson, _leader_of_task()).group_by(key)
     if scope is not None:
         stmt = stmt.where(scope)
-    names = (
-        "total",
-        "red",
-        "yellow",
-        "green",
-        "blue",
-        "closed",
-        "not_started",
-        "in_progress",
-        "submitted",
-    )
     return {
-        row[0]: {name: int(value or 0) for name, value in zip(names, row[1:], strict=True)}
+        row[0]: {name: int(value or 0) for name, value in zip(LIGHT_COUNTS, row[1:], strict=True)}
         for row in session.execute(stmt)
     }
 
@@ -393,7 +396,7 @@ def weekly_changes(
     result: dict[int | None, dict[str, int]] = {}
 
     def entry(owner: int | None) -> dict[str, int]:
-        return result.setdefault(owner, {"new_closed": 0, "new_submitted": 0, "new_overdue": 0})
+        return result.setdefault(owner, dict.fromkeys(WEEKLY_CHANGES, 0))
 
     for owner, action, count in session.execute(events):
         entry(owner)["new_closed" if action == "verify" else "new_submitted"] = int(count)
