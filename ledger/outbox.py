@@ -48,7 +48,9 @@ def insert_ignore(session: Session, rows: list[dict[str, Any]]) -> int:
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     total = 0
     for start in range(0, len(rows), 500):
-        result: Any = session.execute(stmt, rows[start : start + 500])
+        result: Any = session.execute(
+            stmt, rows[start : start + 500], execution_options={"preserve_rowcount": True}
+        )
         total += max(result.rowcount or 0, 0)
     return total
 

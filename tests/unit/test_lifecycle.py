@@ -199,3 +199,13 @@ def test_event_raised_in_quiet_hours_waits_until_morning(session, settings, ledg
     lifecycle.mark_submitted(ctx, ledger.id("1"), "完成")
     row = session.exec(select(Outbox).where(Outbox.kind == "submitted")).one()
     assert row.not_before.isoformat() == "2026-11-03T00:00:00+00:00"  # 08:00 next morning
+
+
+def test_nudge_reports_how_many_owners_it_queued(session, settings, ledger):
+    # the count is what /remind answers ("已催办 … （N 人）"); PostgreSQL once reported 0
+    sup = as_official(session, settings, NOW, "陈静")
+    tid = ledger.id("1")
+    assert lifecycle.nudge(sup, tid) == 1
+    assert lifecycle.nudge(sup, tid) == 1  # a second nudge is a new message, not a duplicate
+    rows = session.exec(select(Outbox).where(Outbox.kind == "nudge")).all()
+    assert len(rows) == 2 and {r.task_id for r in rows} == {tid}
