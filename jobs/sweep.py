@@ -210,7 +210,7 @@ class _Sweep:
         )
 
     # --- steps ---------------------------------------------------------------------------
-    def upcoming(self) -> None:
+    def upcoming(self) -> int:
         """Reminders before the deadline, as one INSERT … SELECT: no Python loop over tasks.
 
         Everything a stage depends on is a function of the deadline (days left, the
@@ -219,7 +219,7 @@ class _Sweep:
         """
         thresholds = self.rules.remind_days_before
         if not thresholds:
-            return
+            return 0
         stages = []
         for offset in range(max(thresholds) + 1):
             deadline = self.today + timedelta(days=offset)
@@ -251,14 +251,14 @@ class _Sweep:
                 )
             )
         if not stages:
-            return
+            return 0
         table = (
             sa.union_all(*stages).subquery("stages")
             if len(stages) > 1
             else stages[0].subquery("stages")
         )
         owner = PEOPLE.c.duty == Duty.OWNER.value
-        self.insert_select(
+        return self.insert_select(
             sa.select(
                 self.dedupe("reminder", PEOPLE.c.official_id, table.c.stage),
                 PEOPLE.c.official_id,
@@ -295,9 +295,9 @@ class _Sweep:
             + stage
         )
 
-    def insert_select(self, rows: Any) -> None:
+    def insert_select(self, rows: Any) -> int:
         """INSERT the selected rows (key, recipient, kind, family, task, stage, urgency,
-        text key, params) into the outbox, skipping existing keys."""
+        text key, params) into the outbox, skipping existing keys; returns how many it added."""
         dialect = self.session.get_bind().dialect.name
         columns = [
             "dedupe_key",
@@ -328,11 +328,13 @@ class _Sweep:
             sa.literal(self.now, UTCDateTime()),
         )
         insert = postgresql.insert(OUTBOX) if dialect == "postgresql" else sqlite.insert(OUTBOX)
-        self.session.execute(
+        result: Any = self.session.execute(
             insert.from_select(
                 [*columns, *constant, "not_before", "created_at"], full
-            ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            ).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+            execution_options={"preserve_rowcount": True},  # PostgreSQL reports -1 without it
         )
+        return max(result.rowcount or 0, 0)
 
     def overdue(self) -> None:
         condition = sa.and_(
@@ -693,30 +695,57 @@ class _Sweep:
             result[leader] = figures
         return result
 
-    def cover_superseded(self) -> int:
-        """Pending notices overtaken by a more urgent one for the same task and person."""
+    def pending_before(self) -> list[int]:
+        """Pending notices queued before this sweep that a new one may supersede.
+
+        Read before anything is inserted, so covering costs what was waiting (usually little),
+        not what this sweep adds.
+        """
+        return list(
+            self.session.execute(
+                sa.select(OUTBOX.c.id).where(
+                    OUTBOX.c.status == OutboxStatus.PENDING.value,
+                    OUTBOX.c.family.in_(SUPERSEDING_FAMILIES),
+                    OUTBOX.c.task_id.is_not(None),
+                )
+            ).scalars()
+        )
+
+    def cover_superseded(self, waiting: list[int]) -> int:
+        """Pending notices overtaken by a more urgent one for the same task and person.
+
+        Candidates are the notices that were waiting before this sweep and this sweep's own
+        per-task notices built in Python (escalations can overtake each other in one sweep);
+        the reminders inserted set-based carry one stage per task and cannot overtake each other.
+        """
+        touched = sorted(
+            {
+                row["task_id"]
+                for row in self.rows
+                if row["task_id"] is not None and row["family"] in SUPERSEDING_FAMILIES
+            }
+        )
         later = OUTBOX.alias("later")
-        this_sweep = (
-            sa.select(OUTBOX.c.task_id)
-            .where(OUTBOX.c.sweep_id == self.run_id, OUTBOX.c.task_id.is_not(None))
-            .scalar_subquery()
+        superseded = sa.and_(
+            OUTBOX.c.status == OutboxStatus.PENDING.value,
+            OUTBOX.c.family.in_(SUPERSEDING_FAMILIES),
+            sa.exists().where(
+                later.c.task_id == OUTBOX.c.task_id,
+                later.c.recipient_id == OUTBOX.c.recipient_id,
+                later.c.family == OUTBOX.c.family,
+                later.c.urgency > OUTBOX.c.urgency,
+            ),
         )
-        result: Any = self.session.execute(
-            OUTBOX.update()
-            .where(
-                OUTBOX.c.status == OutboxStatus.PENDING.value,
-                OUTBOX.c.task_id.in_(this_sweep),
-                OUTBOX.c.family.in_(SUPERSEDING_FAMILIES),
-                sa.exists().where(
-                    later.c.task_id == OUTBOX.c.task_id,
-                    later.c.recipient_id == OUTBOX.c.recipient_id,
-                    later.c.family == OUTBOX.c.family,
-                    later.c.urgency > OUTBOX.c.urgency,
-                ),
-            )
-            .values(status=OutboxStatus.COVERED.value, last_error="superseded")
-        )
-        return max(result.rowcount or 0, 0)
+        covered = 0
+        for column, values in ((OUTBOX.c.id, waiting), (OUTBOX.c.task_id, touched)):
+            for start in range(0, len(values), 900):
+                result: Any = self.session.execute(
+                    OUTBOX.update()
+                    .where(column.in_(values[start : start + 900]), superseded)
+                    .values(status=OutboxStatus.COVERED.value, last_error="superseded")
+                )
+                covered += max(result.rowcount or 0, 0)
+        return covered
 
 
 def sweep(
@@ -732,20 +761,19 @@ def sweep(
     )
     if result.working_day:
         work = _Sweep(session, now, policy, run)
-        work.upcoming()
+        waiting = work.pending_before()
+        result.by_kind["reminder"] += work.upcoming()
         work.overdue()
         work.long_term()
         work.pending_lists()
         work.weekly_digest()
-        insert_ignore(session, work.rows)
-        result.covered = work.cover_superseded()
+        for kind in sorted({row["kind"] for row in work.rows}):
+            result.by_kind[kind] += insert_ignore(
+                session, [row for row in work.rows if row["kind"] == kind]
+            )
+        result.covered = work.cover_superseded(waiting)
         result.escalated = work.escalated
-        for kind, count in session.execute(
-            sa.select(OUTBOX.c.kind, sa.func.count())
-            .where(OUTBOX.c.sweep_id == run.id)
-            .group_by(OUTBOX.c.kind)
-        ):
-            result.by_kind[kind] = count
+        result.by_kind = +result.by_kind  # drop kinds that queued nothing
         result.queued = sum(result.by_kind.values())
     run.completed_at = now
     run.queued = result.queued

@@ -159,6 +159,20 @@ def test_overdue_escalation_ladder_is_recorded(session, policy, load):
     assert [e.after["escalation_level"] for e in log] == [1, 2]
 
 
+def test_one_sweep_raising_both_levels_sends_one_person_only_the_higher(session, policy, load):
+    # 李明 is both the task's supervisor and its leader; the service first sweeps long after
+    # the deadline, so level 1 and level 2 come in the same sweep: only level 2 goes out.
+    load(task_row(1, date(2026, 11, 6), supervisor="李明"))
+    result = run(session, policy, date(2026, 11, 20))
+    rows = session.exec(
+        select(Outbox).where(Outbox.sweep_id == result.sweep_id, Outbox.kind == "escalation")
+    ).all()
+    li = session.exec(select(Official).where(Official.name == "李明")).one()
+    mine = sorted((r.stage.split(":")[0], r.status) for r in rows if r.recipient_id == li.id)
+    assert mine == [("esc1", "covered"), ("esc2", "pending")]
+    assert result.covered == 1
+
+
 def test_catch_up_after_four_missed_days_sends_one_merged_notice(session, policy, load):
     load(task_row(1, date(2026, 11, 20)), task_row(2, date(2026, 11, 13), "孙丽"))
     run(session, policy, date(2026, 11, 2))  # Monday: stage 20 for task 1 (unbound: pending)
