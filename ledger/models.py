@@ -223,20 +223,27 @@ class Outbox(SQLModel, table=True):
 
     __table_args__ = (
         sa.Index("ix_outbox_status_not_before", "status", "not_before"),
-        sa.Index("ix_outbox_sent", "chat_id", "sent_message_id"),
+        sa.Index(
+            "ix_outbox_sent",
+            "chat_id",
+            "sent_message_id",
+            sqlite_where=sa.text("sent_message_id IS NOT NULL"),
+            postgresql_where=sa.text("sent_message_id IS NOT NULL"),
+        ),
         sa.Index("ix_outbox_task_recipient", "task_id", "recipient_id", "family"),
+        sa.Index("ix_outbox_sweep_recipient", "sweep_id", "recipient_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True, max_length=200)
     channel: Channel = _enum(default=Channel.TELEGRAM)
-    recipient_id: int | None = Field(default=None, foreign_key="official.id", index=True)
+    recipient_id: int | None = Field(default=None, foreign_key="official.id")
     chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     kind: str = Field(max_length=40)
     family: str = Field(default="", max_length=40)
     task_id: int | None = Field(default=None, foreign_key="task.id")
     stage: str = Field(default="", max_length=60)
     urgency: int = 0
-    sweep_id: int | None = Field(default=None, index=True)
+    sweep_id: int | None = None
     text_key: str = Field(max_length=80)
     params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     not_before: datetime = _ts()
