@@ -142,3 +142,7 @@ def build(
                     )
                 ],
             )
+    if engine.dialect.name == "postgresql":
+        # autovacuum gathers planner statistics after a bulk load in production; do it now
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("ANALYZE"))
