@@ -2,7 +2,7 @@
 
 Set-based: each step is one SQL query over indexed columns (status, deadline) that returns only
 the due items, so the cost follows the number of due items, not the size of the ledger. Outbox
-rows carry a unique key (kind, task, recipient, stage), so running a sweep twice, or in two
+rows carry a unique key (task, recipient, kind, stage), so running a sweep twice, or in two
 processes at once, queues nothing twice.
 """
 
@@ -260,7 +260,7 @@ class _Sweep:
         owner = PEOPLE.c.duty == Duty.OWNER.value
         return self.insert_select(
             sa.select(
-                self.dedupe("reminder", PEOPLE.c.official_id, table.c.stage),
+                sa.literal(""),  # keyed by (task, recipient, kind, stage)
                 PEOPLE.c.official_id,
                 sa.literal("reminder"),
                 sa.literal("reminder"),
@@ -280,19 +280,6 @@ class _Sweep:
                 TASKS.c.kind != TaskKind.LONG_TERM.value,
                 sa.or_(owner, sa.and_(PEOPLE.c.duty == Duty.LEADER.value, table.c.leaders)),
             )
-        )
-
-    @staticmethod
-    def dedupe(kind: str, recipient: Any, stage: Any) -> Any:
-        """The outbox's unique key, built in SQL the same way `queue` builds it in Python."""
-        as_text = sa.String()
-        return (
-            sa.literal(f"{kind}:")
-            + sa.cast(TASKS.c.id, as_text)
-            + ":"
-            + sa.cast(recipient, as_text)
-            + ":"
-            + stage
         )
 
     def insert_select(self, rows: Any) -> int:
@@ -331,7 +318,7 @@ class _Sweep:
         result: Any = self.session.execute(
             insert.from_select(
                 [*columns, *constant, "not_before", "created_at"], full
-            ).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+            ).on_conflict_do_nothing(),
             execution_options={"preserve_rowcount": True},  # PostgreSQL reports -1 without it
         )
         return max(result.rowcount or 0, 0)

@@ -218,7 +218,9 @@ class AuditEvent(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """Messages to send. Jobs and services write rows; only the dispatcher sends them.
 
-    `dedupe_key` (kind, task, recipient, stage) makes a sweep idempotent across runs and processes.
+    A notice about a task to a person is unique by (task, recipient, kind, stage), which makes
+    a sweep idempotent across runs and processes; a row without a task or a recipient (a list,
+    a digest, a group chat's message) is unique by its `dedupe_key` instead ('' otherwise).
     """
 
     __table_args__ = (
@@ -230,11 +232,18 @@ class Outbox(SQLModel, table=True):
             sqlite_where=sa.text("sent_message_id IS NOT NULL"),
             postgresql_where=sa.text("sent_message_id IS NOT NULL"),
         ),
-        sa.Index("ix_outbox_task_recipient", "task_id", "recipient_id", "family"),
+        sa.Index("ux_outbox_notice", "task_id", "recipient_id", "kind", "stage", unique=True),
+        sa.Index(
+            "ux_outbox_dedupe_key",
+            "dedupe_key",
+            unique=True,
+            sqlite_where=sa.text("dedupe_key <> ''"),
+            postgresql_where=sa.text("dedupe_key <> ''"),
+        ),
         sa.Index("ix_outbox_sweep_recipient", "sweep_id", "recipient_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    dedupe_key: str = Field(unique=True, max_length=200)
+    dedupe_key: str = Field(default="", max_length=200)
     channel: Channel = _enum(default=Channel.TELEGRAM)
     recipient_id: int | None = Field(default=None, foreign_key="official.id")
     chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)

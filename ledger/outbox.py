@@ -37,15 +37,14 @@ def after_quiet_hours(now: datetime, zone: ZoneInfo, window: tuple[time, time] |
 
 
 def insert_ignore(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert outbox rows, skipping any whose dedupe key exists: idempotent across processes."""
+    """Insert outbox rows, skipping any whose key exists (see `Outbox`): idempotent across
+    processes. Returns how many were added."""
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     table = Outbox.__table__  # type: ignore[attr-defined]
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    else:
-        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt: Any = insert(table).on_conflict_do_nothing()
     total = 0
     for start in range(0, len(rows), 500):
         result: Any = session.execute(
@@ -72,8 +71,13 @@ def outbox_row(
     status: OutboxStatus = OutboxStatus.PENDING,
     sweep_id: int | None = None,
 ) -> dict[str, Any]:
+    """One row to insert. `dedupe_key` is kept only where (task, recipient, kind, stage) cannot
+    identify the row, so the unique index on it stays small."""
+    keyed_by_notice = task_id is not None and recipient_id is not None
+    if not keyed_by_notice and not dedupe_key:
+        raise ValueError(f"an outbox row without a task or recipient needs a key ({kind})")
     return {
-        "dedupe_key": dedupe_key,
+        "dedupe_key": "" if keyed_by_notice else dedupe_key,
         "channel": Channel.TELEGRAM.value,
         "recipient_id": recipient_id,
         "chat_id": chat_id,
@@ -138,7 +142,7 @@ def notify(
             dedupe_key=f"{kind}:{task_id or 0}:{person.id}:{stamp}",
             recipient_id=person.id,
             task_id=task_id,
-            stage=now.isoformat(),
+            stage=f"{now.isoformat()}#{stamp[:12]}",
             params=params,
         )
         for person in recipients
@@ -171,6 +175,7 @@ def record_sent(
                     recipient_id=recipient_id,
                     chat_id=chat_id,
                     task_id=task_id,
+                    stage=f"sent:{chat_id}:{message_id}",
                     params=params,
                     status=OutboxStatus.SENT,
                 ),

@@ -14,7 +14,7 @@ from config import Settings
 from ledger.context import Actor, WorkContext
 from ledger.enums import OfficialRole, Via
 from ledger.importer import RoundOptions, import_file
-from ledger.models import Official, Task
+from ledger.models import Official, Outbox, Task
 
 HEADERS = [
     "序号",
@@ -30,6 +30,9 @@ HEADERS = [
     "整改时限",
     "状态",
 ]
+
+# what makes an outbox row unique: (task, recipient, kind, stage), or its dedupe key
+NOTICE_KEY = (Outbox.task_id, Outbox.recipient_id, Outbox.kind, Outbox.stage, Outbox.dedupe_key)
 
 
 def write_xlsx(

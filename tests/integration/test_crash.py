@@ -23,7 +23,7 @@ from sqlmodel import Session, func, select
 from ledger.db import make_engine
 from ledger.migrate import upgrade
 from ledger.models import Official, Outbox, SweepRun, Task
-from tests.factories import task_row, write_xlsx
+from tests.factories import NOTICE_KEY, task_row, write_xlsx
 from tests.support.fake_bot_api import FakeBotApi
 
 TOKEN = "123456:CRASHTESTTOKENabcdefghijklmnop"
@@ -223,7 +223,7 @@ def test_sweep_killed_midway_is_all_or_nothing(tmp_path, database_url):
                 break  # one sweep completed: later runs at that instant queue nothing new
         assert subprocess.run(args, env=env, capture_output=True).returncode == 0
         with Session(engine) as session:
-            keys = session.exec(select(Outbox.dedupe_key)).all()
+            keys = session.exec(select(*NOTICE_KEY)).all()
         assert len(keys) == len(set(keys)) > 3000  # owners, their leader, the Monday digest
         assert all(state in ((0, 0), (1, len(keys))) for state in seen), seen
     finally:

@@ -66,3 +66,119 @@ def test_processes_starting_together_migrate_once(database_url):
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_notice_key_migration_keeps_what_was_queued(database_url, settings, tmp_path):
+    """0003 moves the outbox's key from text to columns: rows queued before it still stop the
+    same notice being queued again, and rows the columns cannot tell apart survive."""
+    from datetime import date
+
+    from sqlmodel import Session, select
+
+    from ledger.models import Official, Outbox, Task
+    from ledger.outbox import insert_ignore, outbox_row
+    from tests.conftest import SHANGHAI_9AM_UTC as NOW
+    from tests.factories import build_ledger
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0002")
+        with Session(engine) as session:
+            build_ledger(session, settings, NOW, tmp_path, today=date(2026, 11, 2))
+            task = session.exec(select(Task).where(Task.ref == "1")).one()
+            owner = session.exec(select(Official).where(Official.name == "赵磊")).one()
+            task_id, owner_id = task.id, owner.id
+            old = {
+                "channel": "telegram",
+                "recipient_id": owner_id,
+                "task_id": task_id,
+                "urgency": 0,
+                "text_key": "",
+                "params": {},
+                "not_before": NOW,
+                "status": "sent",
+                "attempts": 0,
+                "last_error": "",
+                "claimed_by": "",
+                "created_at": NOW,
+            }
+            table = Outbox.__table__
+            session.execute(
+                table.insert(),
+                [
+                    {
+                        **old,
+                        "kind": "reminder",
+                        "family": "reminder",
+                        "stage": "before:x:10",
+                        "dedupe_key": f"reminder:{task_id}:{owner_id}:before:x:10",
+                    },
+                    {
+                        **old,
+                        "kind": "prompt",
+                        "family": "prompt",
+                        "stage": "",
+                        "dedupe_key": "prompt:7:1",
+                        "chat_id": 7,
+                        "sent_message_id": 1,
+                    },
+                    {
+                        **old,
+                        "kind": "prompt",
+                        "family": "prompt",
+                        "stage": "",
+                        "dedupe_key": "prompt:7:2",
+                        "chat_id": 7,
+                        "sent_message_id": 2,
+                    },
+                    {
+                        **old,
+                        "recipient_id": None,
+                        "task_id": None,
+                        "kind": "weekly_digest",
+                        "family": "weekly_digest",
+                        "stage": "2026-W45",
+                        "dedupe_key": "wd:chat7",
+                    },
+                ],
+            )
+            session.commit()
+        upgrade(engine)
+        with Session(engine) as session:
+            rows = session.exec(select(Outbox).order_by(Outbox.id)).all()
+            assert [(r.kind, r.dedupe_key) for r in rows] == [
+                ("reminder", ""),
+                ("prompt", ""),
+                ("prompt", ""),
+                ("weekly_digest", "wd:chat7"),
+            ]
+            assert rows[1].stage != rows[2].stage  # told apart by their ids
+            again = dict(
+                kind="reminder",
+                text_key="",
+                not_before=NOW,
+                now=NOW,
+                dedupe_key="new",
+                recipient_id=owner_id,
+                task_id=task_id,
+                stage="before:x:10",
+            )
+            digest = dict(
+                kind="weekly_digest",
+                text_key="",
+                not_before=NOW,
+                now=NOW,
+                dedupe_key="wd:chat7",
+                chat_id=7,
+                stage="2026-W45",
+            )
+            assert insert_ignore(session, [outbox_row(**again), outbox_row(**digest)]) == 0
+            next_stage = outbox_row(**{**again, "stage": "before:x:3"})
+            assert insert_ignore(session, [next_stage]) == 1
+            session.commit()
+        downgrade(engine, "0002")
+        with Session(engine) as session:
+            keys = session.exec(select(Outbox.dedupe_key)).all()
+            assert "" not in keys and len(set(keys)) == len(keys) == 5
+    finally:
+        engine.dispose()

@@ -17,7 +17,7 @@ from ledger.enums import OfficialRole
 from ledger.importer import RoundOptions, import_file
 from ledger.models import AuditEvent, Official, Outbox, ProgressReport, Task
 from ledger.workdays import WorkCalendar
-from tests.factories import as_official, cli_ctx, task_row, write_xlsx
+from tests.factories import NOTICE_KEY, as_official, cli_ctx, task_row, write_xlsx
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -197,7 +197,7 @@ def test_two_sweeps_at_the_same_instant_queue_nothing_twice(session, policy, loa
     first = run(session, policy, date(2026, 11, 2))
     second = run(session, policy, date(2026, 11, 2))
     assert first.queued > 0 and second.queued == 0
-    keys = session.exec(select(Outbox.dedupe_key)).all()
+    keys = session.exec(select(*NOTICE_KEY)).all()
     assert len(keys) == len(set(keys))
 
 
@@ -225,7 +225,7 @@ def test_concurrent_sweeps_queue_no_duplicate(engine, session, policy, load):
         t.join()
     assert errors == []
     with Session(engine) as fresh:
-        keys = fresh.exec(select(Outbox.dedupe_key)).all()
+        keys = fresh.exec(select(*NOTICE_KEY)).all()
     assert len(keys) == len(set(keys)) and len(keys) > 50
 
 
