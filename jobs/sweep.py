@@ -714,7 +714,10 @@ class _Sweep:
         )
         later = OUTBOX.alias("later")
         superseded = sa.and_(
-            OUTBOX.c.status == OutboxStatus.PENDING.value,
+            # an expression, not the bare column: SQLite (no statistics) would otherwise walk
+            # the status index over every pending row instead of fetching the listed rows
+            # (0.15 s instead of 1 ms a chunk with 2M notices pending)
+            sa.func.coalesce(OUTBOX.c.status, "") == OutboxStatus.PENDING.value,
             OUTBOX.c.family.in_(SUPERSEDING_FAMILIES),
             sa.exists().where(
                 later.c.task_id == OUTBOX.c.task_id,
