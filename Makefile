@@ -28,7 +28,7 @@ lint: $(STAMP)
 	LEDGERBOT_DB_PASSWORD=x LEDGERBOT_WEBHOOK_URL=https://example.invalid/t LEDGERBOT_WEBHOOK_SECRET=x \
 		docker-compose -f compose.yaml config -q
 
-# figures, not tests: prints a table with pass/fail and writes docs/benchmarks.md (~30 min at 1M)
+# figures, not tests: prints a table with pass/fail and writes docs/benchmarks.md (~15 min at 1M; `--db both` adds PostgreSQL)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --sizes 1000,10000,100000,1000000
 
