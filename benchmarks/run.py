@@ -386,6 +386,7 @@ def dispatch_figure(size: int, dbs: Databases, settings: Any) -> Figure:
     from bot.dispatcher import Dispatcher
     from ledger.migrate import upgrade
     from ledger.models import Official, Outbox
+    from tests.support.bulk import bound_officials, pending_nudges
     from tests.support.fake_bot_api import FakeBotApi
 
     count = min(3000, max(size // 10, 30))
@@ -393,47 +394,8 @@ def dispatch_figure(size: int, dbs: Databases, settings: Any) -> Figure:
     engine = make_engine(url)
     upgrade(engine)
     with Session(engine) as session:
-        session.execute(
-            sa.insert(Official),
-            [
-                {
-                    "id": i,
-                    "name": f"人员{i}",
-                    "unit": "",
-                    "title": "",
-                    "role": "owner",
-                    "language": "zh",
-                    "telegram_user_id": 50_000 + i,
-                    "chat_id": 50_000 + i,
-                    "reachable": True,
-                    "created_at": NOW,
-                }
-                for i in range(1, count + 1)
-            ],
-        )
-        session.execute(
-            sa.insert(Outbox),
-            [
-                {
-                    "dedupe_key": f"b:{i}",
-                    "channel": "telegram",
-                    "recipient_id": i,
-                    "kind": "nudge",
-                    "family": "nudge",
-                    "stage": "",
-                    "urgency": 0,
-                    "text_key": "notice.nudge",
-                    "params": {"task_id": i, "title": f"任务{i}", "by": "督办员"},
-                    "not_before": NOW,
-                    "status": "pending",
-                    "attempts": 0,
-                    "last_error": "",
-                    "claimed_by": "",
-                    "created_at": NOW,
-                }
-                for i in range(1, count + 1)
-            ],
-        )
+        session.execute(sa.insert(Official), bound_officials(count, now=NOW, chat_base=50_000))
+        session.execute(sa.insert(Outbox), pending_nudges(count, now=NOW, by="督办员"))
         session.commit()
     fake = FakeBotApi(latency=0.05).start()
     local = settings.model_copy(

@@ -24,6 +24,7 @@ from ledger.db import make_engine
 from ledger.migrate import upgrade
 from ledger.models import Official, Outbox, SweepRun, Task
 from tests.factories import NOTICE_KEY, task_row, write_xlsx
+from tests.support.bulk import bound_officials, pending_nudges
 from tests.support.fake_bot_api import FakeBotApi
 
 TOKEN = "123456:CRASHTESTTOKENabcdefghijklmnop"
@@ -67,47 +68,8 @@ def test_run_killed_repeatedly_delivers_everything(tmp_path, database_url, capsy
     now = datetime.now(UTC) - timedelta(minutes=1)
     messages = 1000
     with Session(engine) as session:
-        session.execute(
-            sa.insert(Official),
-            [
-                {
-                    "id": i,
-                    "name": f"人员{i}",
-                    "unit": "",
-                    "title": "",
-                    "role": "owner",
-                    "language": "zh",
-                    "telegram_user_id": 30_000 + i,
-                    "chat_id": 30_000 + i,
-                    "reachable": True,
-                    "created_at": now,
-                }
-                for i in range(1, messages + 1)
-            ],
-        )
-        session.execute(
-            sa.insert(Outbox),
-            [
-                {
-                    "dedupe_key": f"crash:{i}",
-                    "channel": "telegram",
-                    "recipient_id": i,
-                    "kind": "nudge",
-                    "family": "nudge",
-                    "stage": "",
-                    "urgency": 0,
-                    "text_key": "notice.nudge",
-                    "params": {"task_id": i, "title": f"任务{i}", "by": "陈静"},
-                    "not_before": now,
-                    "status": "pending",
-                    "attempts": 0,
-                    "last_error": "",
-                    "claimed_by": "",
-                    "created_at": now,
-                }
-                for i in range(1, messages + 1)
-            ],
-        )
+        session.execute(sa.insert(Official), bound_officials(messages, now=now, chat_base=30_000))
+        session.execute(sa.insert(Outbox), pending_nudges(messages, now=now, by="陈静"))
         session.commit()
     fake = FakeBotApi().start()
     env = environment(

@@ -28,6 +28,7 @@ from ledger.models import Aspect, Official, Outbox, Problem, Round, SweepRun, Ta
 from ledger.workdays import WorkCalendar
 from tests.bot.conftest import TOKEN
 from tests.fakes import RecordingRequest
+from tests.support.bulk import bound_officials
 
 ITEMS = 2000
 TUESDAY = date(2026, 11, 3)
@@ -46,22 +47,7 @@ def bulk_ledger(engine) -> None:
             session.flush()  # no ORM relationships: insert parents first
         session.commit()
         session.execute(
-            sa.insert(Official),
-            [
-                {
-                    "id": i,
-                    "name": f"责任人{i}",
-                    "unit": "",
-                    "title": "",
-                    "role": "owner",
-                    "language": "zh",
-                    "telegram_user_id": 10_000 + i,
-                    "chat_id": 10_000 + i,
-                    "reachable": True,
-                    "created_at": NOW,
-                }
-                for i in range(1, ITEMS + 1)
-            ],
+            sa.insert(Official), bound_officials(ITEMS, now=NOW, chat_base=10_000, name="责任人")
         )
         session.execute(
             sa.insert(Task),
