@@ -23,7 +23,6 @@ from ledger.errors import LedgerError
 from ledger.importer import RoundOptions, import_file
 from ledger.migrate import upgrade
 from ledger.models import ExtensionRequest, Official, Outbox, Task
-from ledger.notices import enrich
 from ledger.queries import TaskFilter, list_tasks
 from ledger.workdays import WorkCalendar
 
@@ -135,15 +134,7 @@ def _new_rows(
             session.exec(select(Outbox).where(col(Outbox.id) > last_id).order_by(col(Outbox.id)))
         )
         shown = [
-            QueuedNotice(
-                r.recipient_id,
-                r.chat_id,
-                r.kind,
-                r.text_key,
-                enrich(
-                    session, r.task_id, r.params, today=day, yellow_days=settings.policy.yellow_days
-                ),
-            )
+            QueuedNotice.of(session, r, today=day, yellow_days=settings.policy.yellow_days)
             for r in rows
         ]
     return shown, (rows[-1].id or last_id) if rows else last_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +16,8 @@ from jobs.policy import SweepPolicy
 from jobs.sweep import SweepResult, sweep
 from ledger.clock import Clock, as_utc
 from ledger.db import session_scope
-from ledger.models import SweepRun
+from ledger.models import Outbox, SweepRun
+from ledger.notices import enrich
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,13 @@ class QueuedNotice:
     text_key: str
     params: dict[str, Any]
 
+    @classmethod
+    def of(cls, session: Session, row: Outbox, *, today: date, yellow_days: int) -> QueuedNotice:
+        """The row as its recipient would read it on `today`: the sweep stores only the stage,
+        the task's details are read as they are now (as the dispatcher does when it sends)."""
+        params = enrich(session, row.task_id, row.params, today=today, yellow_days=yellow_days)
+        return cls(row.recipient_id, row.chat_id, row.kind, row.text_key, params)
+
 
 def run_sweep(
     engine: Engine,
@@ -42,15 +50,15 @@ def run_sweep(
     collect: bool = False,
 ) -> tuple[SweepResult, list[QueuedNotice]]:
     """Sweep in its own unit of work; with `collect`, also the rows it queued (for printing)."""
-    from ledger.models import Outbox
-
     with session_scope(engine) as session:
         result = sweep(session=session, now=now, policy=policy, scheduled=scheduled)
         queued = (
             []
             if not collect
             else [
-                QueuedNotice(r.recipient_id, r.chat_id, r.kind, r.text_key, r.params)
+                QueuedNotice.of(
+                    session, r, today=result.today, yellow_days=policy.rules.yellow_days
+                )
                 for r in session.exec(
                     select(Outbox)
                     .where(Outbox.sweep_id == result.sweep_id)

@@ -79,3 +79,16 @@ def test_report_and_archive_commands(db, capsys):
     assert "已归档 0 个佐证文件" in capsys.readouterr().out
     assert run("report", "--round", "第九轮", "--out", str(db / "x.docx")) == 1
     assert "第九轮" in capsys.readouterr().err
+
+
+def test_sweep_prints_each_notice_with_its_task(db, capsys):
+    # deadline in 10 days: a reminder to the owner and the leader, inserted set-based with
+    # only its stage; the printout must still name the task as the message will
+    sheet = write_xlsx(db / "l.xlsx", [task_row(1, "2026-11-12", title="规范执法文书制作")])
+    assert run("import", str(sheet), "--round", "R") == 0
+    capsys.readouterr()
+    assert run("sweep", "--dry-run") == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("→ 赵磊")]
+    assert lines == ["→ 赵磊：🟡 #1（序号1）规范执法文书制作"], out
+    assert "还剩10天" in out and "#None" not in out
