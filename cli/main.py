@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -107,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", help="a consistent copy of the SQLite database and the evidence")
     p.add_argument("out", type=Path, help="a folder: ledgerbot.db and evidence/ go in it")
 
-    p = sub.add_parser("run", help="run the Telegram bot, the scheduler and the dispatcher")
+    p = sub.add_parser("run", help="run the delivery worker, the scheduler and the Telegram bot")
     p.add_argument(
         "--webhook", action="store_true", help="webhook mode (needs telegram.webhook_url)"
     )
@@ -400,8 +401,6 @@ def cmd_backup(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
-    from bot.app import build_application, webhook_options
-
     token = app.settings.telegram.resolved_token()
     if not token:
         raise CliError(
@@ -411,21 +410,20 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     from bot.redact import install
 
     install(token, app.settings.log_level)
-    application = build_application(
-        app.settings,
-        app.engine,
-        token=token,
-        clock=app.clock,
-        with_scheduler=True,
-        with_dispatcher=True,
-    )
     telegram = app.settings.telegram
-    if args.webhook or telegram.webhook_url:
-        if not telegram.webhook_url:
-            raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL (the public URL)")
-        application.run_webhook(**webhook_options(app.settings))
-    else:
-        application.run_polling()
+    if args.webhook and not telegram.webhook_url:
+        raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL (the public URL)")
+    from cli.serve import serve
+
+    asyncio.run(
+        serve(
+            app.settings,
+            app.engine,
+            app.clock,
+            token=token,
+            webhook=bool(args.webhook or telegram.webhook_url),
+        )
+    )
     return 0
 
 

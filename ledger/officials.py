@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from ledger import audit
 from ledger.clock import as_utc
 from ledger.context import WorkContext
-from ledger.enums import OfficialRole
+from ledger.enums import OfficialRole, OutboxStatus
 from ledger.errors import InvalidInput, LedgerError
 from ledger.models import InviteCode, Official, Outbox
 
@@ -160,6 +160,38 @@ def mark_unreachable(ctx: WorkContext, official: Official, reason: str) -> None:
         before={"reachable": True},
         after={"reachable": False, "reason": reason},
     )
+
+
+def returned(ctx: WorkContext, *, telegram_user_id: int) -> int:
+    """Someone marked unreachable wrote to us: reachable again, and what waited for them
+    (their pending notices) is due at once. Returns how many notices waited (0 if none, or if
+    they were reachable all along: one cheap query for every update). The notices keep their
+    send times (quiet hours still apply)."""
+    official = ctx.session.exec(
+        select(Official).where(
+            Official.telegram_user_id == telegram_user_id, col(Official.reachable).is_(False)
+        )
+    ).first()
+    if official is None:
+        return 0
+    official.reachable = True
+    ctx.session.add(official)
+    audit.record(
+        ctx,
+        "reachable",
+        official_id=official.id,
+        before={"reachable": False},
+        after={"reachable": True},
+    )
+    waiting = ctx.session.exec(
+        select(Outbox).where(
+            Outbox.recipient_id == official.id, Outbox.status == OutboxStatus.PENDING
+        )
+    ).all()
+    for row in waiting:
+        row.claimed_by, row.claimed_until = "", None
+        ctx.session.add(row)
+    return len(waiting)
 
 
 def list_officials(session: Session) -> list[Official]:

@@ -177,7 +177,7 @@ async def test_info_logs_are_one_line_events_without_message_text(
     lines = [
         scrubbed_logs.handler.format(r) for r in scrubbed_logs.records if r.levelno >= logging.INFO
     ]
-    sent = [line for line in lines if "logger=bot.dispatcher sent " in line]
+    sent = [line for line in lines if "logger=ledger.worker sent " in line]
     assert len(sent) == 1 and f"official={official.id}" in sent[0] and "kind=nudge" in sent[0]
     assert all("\n" not in line for line in lines)
     assert not any("【催办】" in line or "任务" in line for line in lines)

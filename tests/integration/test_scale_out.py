@@ -133,7 +133,7 @@ def worker_run(engine, settings, clock, request, *, killed_after: int | None = N
         await bot.initialize()
         services = BotServices(engine=engine, settings=settings, clock=clock)
         dispatcher = Dispatcher(bot, services)
-        dispatcher.cfg = dispatcher.cfg.model_copy(update={"private_chat_interval": 0})
+        dispatcher.sender.pace_seconds = 0
         while True:
             before = dispatcher.stats.sent
             try:
