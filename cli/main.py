@@ -26,6 +26,7 @@ from ledger.exporter import export_ledger
 from ledger.i18n import render
 from ledger.importer import ImportSummary, RoundOptions, import_file
 from ledger.migrate import current_revision, upgrade
+from ledger.models import Official
 from ledger.officials import create_invite, list_officials
 from ledger.queries import TaskFilter, TaskView, list_tasks
 from ledger.texts import LIGHT_ICON, days_text, deadline_text
@@ -277,19 +278,23 @@ def cmd_tasks(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_officials(app: App, args: argparse.Namespace) -> int:
+    from ledger.delivery import refused_counts
+
     with session_scope(app.engine) as session:
         people = list_officials(session)
+        refused = refused_counts(session)
     if not people:
         print("（还没有人员；先导入台账）")
         return 0
+
+    def note(o: Official) -> str:
+        notes = [] if o.reachable else ["无法送达"]
+        if o.id in refused:
+            notes.append(f"{refused[o.id]}条被拒")
+        return "，".join(notes)
+
     rows = [
-        [
-            o.name,
-            render(f"orole.{o.role}"),
-            o.unit,
-            "已绑定" if o.chat_id else "待邀请",
-            "" if o.reachable else "无法送达",
-        ]
+        [o.name, render(f"orole.{o.role}"), o.unit, "已绑定" if o.chat_id else "待邀请", note(o)]
         for o in people
     ]
     print(render_table(["姓名", "角色", "单位", "Telegram", "备注"], rows, [12, 10, 20, 8, 10]))

@@ -343,6 +343,16 @@ def tell_supervisor(
     )
 
 
+def refused_counts(session: Session) -> dict[int, int]:
+    """How many notices each person's channel refused (shown by `ledgerbot officials`)."""
+    stmt = (
+        sa.select(col(Outbox.recipient_id), sa.func.count())
+        .where(col(Outbox.status) == OutboxStatus.FAILED, col(Outbox.recipient_id).is_not(None))
+        .group_by(col(Outbox.recipient_id))
+    )
+    return {int(official_id): int(n) for official_id, n in session.execute(stmt)}
+
+
 # --- heartbeats --------------------------------------------------------------------------
 def beat(session: Session, worker: str, now: datetime) -> None:
     """This worker is alive (its row is created on the first beat)."""
