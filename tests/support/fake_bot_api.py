@@ -41,6 +41,7 @@ class Fault:
     seconds: float = 0.0
     method: str = "sendMessage"
     after: int = 0  # let this many matching calls through first
+    retry_after: int = 0  # with status 429: the seconds Telegram asks for
 
 
 @dataclass
@@ -312,10 +313,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(status, payload)
                 return
             if fault.kind == "status":
-                self._json(
-                    fault.status,
-                    {"ok": False, "error_code": fault.status, "description": fault.description},
-                )
+                body: dict[str, Any] = {
+                    "ok": False,
+                    "error_code": fault.status,
+                    "description": fault.description,
+                }
+                if fault.retry_after:
+                    body["parameters"] = {"retry_after": fault.retry_after}
+                self._json(fault.status, body)
                 return
         if self.fake.latency:
             time.sleep(self.fake.latency)
