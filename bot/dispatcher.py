@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 
@@ -54,8 +54,11 @@ class TelegramSender:
 
     channel = Channel.TELEGRAM
 
-    def __init__(self, bot: ExtBot[Any], *, pace_seconds: float = 1.0) -> None:
+    def __init__(self, bot: Bot, *, pace_seconds: float = 1.0) -> None:
         self.bot = bot
+        # PTB's rate limiter (ExtBot) must not retry the worker's sends: the worker does
+        limited = isinstance(bot, ExtBot) and bot.rate_limiter is not None
+        self._no_retries: dict[str, Any] = {"rate_limit_args": NO_RETRIES} if limited else {}
         self.pace_seconds = pace_seconds  # Telegram: one message a second to a private chat
 
     def render(self, notice: Notice, lang: str) -> Sequence[Part]:
@@ -76,7 +79,7 @@ class TelegramSender:
                 chat_id=int(address.value),  # an int: PTB's limiter takes a str for a group
                 text=part.text,
                 reply_markup=part.markup,
-                rate_limit_args=NO_RETRIES,  # the worker waits and retries itself
+                **self._no_retries,
             )
         except RetryAfter as exc:
             delay = exc.retry_after
@@ -119,7 +122,7 @@ class ReplyRetryingLimiter(AIORateLimiter):
 class Dispatcher(Worker):
     """The delivery worker with Telegram as its one sender (what `ledgerbot run` starts)."""
 
-    def __init__(self, bot: ExtBot[Any], services: BotServices) -> None:
+    def __init__(self, bot: Bot, services: BotServices) -> None:
         self.sender = TelegramSender(
             bot, pace_seconds=services.settings.telegram.private_chat_interval
         )

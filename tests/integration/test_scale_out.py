@@ -172,7 +172,7 @@ def test_two_schedulers_three_workers_one_killed(engine, settings):
             select(func.count()).select_from(Outbox).where(Outbox.status == OutboxStatus.PENDING)
         ).one()
     assert held > 0  # the killed worker's claims: nobody may send them before they expire
-    clock.advance(timedelta(seconds=settings.telegram.claim_seconds + 1))
+    clock.advance(timedelta(seconds=settings.delivery.claim_seconds + 1))
     sent += in_threads(
         lambda: worker_run(engine, settings, clock, request),
         lambda: worker_run(engine, settings, clock, request),
