@@ -216,6 +216,10 @@ class Settings(BaseSettings):
 
 
 def _setting_name(loc: tuple[Any, ...]) -> str:
+    if len(loc) == 2 and loc[0] == "delivery" and loc[1] in TELEGRAM_ALIASES:
+        old = f"{ENV_PREFIX}TELEGRAM__{str(loc[1]).upper()}"
+        if old in os.environ and f"{ENV_PREFIX}DELIVERY__{str(loc[1]).upper()}" not in os.environ:
+            return f"delivery.{loc[1]} ({old}, now {ENV_PREFIX}DELIVERY__{str(loc[1]).upper()})"
     dotted = ".".join(str(part) for part in loc)
     env = ENV_PREFIX + "__".join(str(part).upper() for part in loc if not isinstance(part, int))
     return f"{dotted} ({env})"

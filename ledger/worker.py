@@ -86,14 +86,7 @@ class Worker:
 
     async def run_forever(self) -> None:
         """Poll the outbox until stopped; the message in flight is finished first."""
-        alone = self.engine.dialect.name == "sqlite"
-        with self.session() as session:
-            delivery.beat(session, self.name, self.clock.now())
-            back = delivery.release_orphans(
-                session, worker=self.name, now=self.clock.now(), silent_after=0, alone=alone
-            )
-        if back:
-            log.info("released_orphans rows=%s worker=%s", back, self.name)
+        self.start()
         try:
             while not self._stopping.is_set():
                 try:
@@ -108,6 +101,23 @@ class Worker:
         finally:
             with self.session() as session:
                 delivery.retire(session, self.name)
+
+    def start(self) -> None:
+        """The first beat. On SQLite (one process per database file) every claim left by an
+        earlier process is an orphan; elsewhere, those of workers whose beat has stopped."""
+        now = self.clock.now()
+        with self.session() as session:
+            delivery.beat(session, self.name, now)
+            back = delivery.release_orphans(
+                session,
+                worker=self.name,
+                now=now,
+                silent_after=3 * self.cfg.heartbeat_seconds,
+                alone=self.engine.dialect.name == "sqlite",
+            )
+        self._last_beat = time.monotonic()
+        if back:
+            log.info("released_orphans rows=%s worker=%s", back, self.name)
 
     def heartbeat(self) -> None:
         """Beat, and take back the claims of workers whose beat has stopped."""

@@ -239,6 +239,23 @@ async def test_a_dead_workers_claims_return_when_its_heartbeat_stops(
         assert [w.name for w in session.exec(select(DeliveryWorker))] == ["w-next"]
 
 
+async def test_a_starting_worker_takes_over_only_what_is_orphaned(engine, settings, clock, ledger):
+    """SQLite holds one process per file: at start every earlier claim is an orphan. On
+    PostgreSQL other processes share the outbox: a live worker's claims stay its own."""
+    queue(engine, clock, ledger, names=OWNERS)
+    alive = Worker(engine, settings, clock, [FakeSender(crash_after=0)], name="w-alive")
+    alive.start()
+    with pytest.raises(Crashed):  # it claimed all five, then stalled (beating on)
+        await alive.drain()
+    newcomer = Worker(engine, settings, clock, [FakeSender()], name="w-new")
+    newcomer.start()
+    held = [r.claimed_by for r in rows(engine)]
+    if engine.dialect.name == "sqlite":
+        assert held == [""] * 5
+    else:
+        assert held == ["w-alive"] * 5
+
+
 async def test_a_stopped_worker_retires(engine, settings, clock, ledger, sender):
     """SIGTERM: the loop ends, its heartbeat row goes, nothing stays claimed."""
     queue(engine, clock, ledger, names=OWNERS)
