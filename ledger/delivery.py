@@ -27,6 +27,8 @@ from ledger.outbox import claim_siblings, notify, record_sent, supervisors_of
 
 # notices about a task that only make sense while it is still open
 OPEN_ONLY_KINDS = {"reminder", "escalation", "long_term_request", "nudge"}
+# lists that a newer one to the same person or chat supersedes (it says all this one did)
+SUPERSEDED_KINDS = {"pending_list", "weekly_digest"}
 
 
 # --- the sender protocol -----------------------------------------------------------------
@@ -114,6 +116,22 @@ def stale_reason(task: Task | None, row: Outbox) -> str:
     return ""
 
 
+def _newer_exists(session: Session, row: Outbox) -> bool:
+    """A later list of the same kind for the same person or chat (sent or still due)."""
+    same_place = (
+        col(Outbox.recipient_id) == row.recipient_id
+        if row.recipient_id is not None
+        else col(Outbox.chat_id) == row.chat_id
+    )
+    newer = select(Outbox.id).where(
+        col(Outbox.kind) == row.kind,
+        same_place,
+        col(Outbox.id) > row.id,
+        col(Outbox.status).in_([OutboxStatus.PENDING, OutboxStatus.SENT]),
+    )
+    return session.exec(newer.limit(1)).first() is not None
+
+
 def _params(session: Session, row: Outbox, settings: Settings, now: datetime) -> dict[str, Any]:
     today = now.astimezone(settings.zone).date()
     return enrich(
@@ -146,14 +164,17 @@ def prepare(
     if address is None:
         release(session, [row_id], worker=worker)
         return None
+    stale = ""
     if row.task_id is not None and row.kind in OPEN_ONLY_KINDS:
         stale = stale_reason(session.get(Task, row.task_id), row)
-        if stale:
-            row.status, row.last_error = OutboxStatus.COVERED, stale
-            row.claimed_by, row.claimed_until = "", None
-            session.add(row)
-            session.commit()
-            return None
+    elif row.kind in SUPERSEDED_KINDS and _newer_exists(session, row):
+        stale = "superseded by a newer one"
+    if stale:
+        row.status, row.last_error = OutboxStatus.COVERED, stale
+        row.claimed_by, row.claimed_until = "", None
+        session.add(row)
+        session.commit()
+        return None
     recipient = session.get(Official, row.recipient_id) if row.recipient_id else None
     lang = recipient.language if recipient else "zh"
     batch = _batch(session, row, worker=worker, now=now, lease=settings.delivery.claim_seconds)

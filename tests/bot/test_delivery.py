@@ -173,6 +173,37 @@ async def test_a_refusal_tells_the_supervisor_and_shows_in_officials(
     assert "1条被拒" in zhao_line
 
 
+async def test_a_list_that_kept_failing_is_superseded_by_the_next(
+    worker, sender, engine, clock, ledger
+):
+    """Retries go on only while the notice matters: yesterday's 待销号 list gives way."""
+    with Session(engine) as session:
+        chen = session.exec(select(Official).where(Official.name == "陈静")).one()
+        for day in ("d1", "d2"):
+            session.add(
+                Outbox(
+                    recipient_id=chen.id,
+                    kind="pending_list",
+                    stage=day,
+                    dedupe_key=f"pl:{day}",
+                    text_key="notice.pending_list",
+                    params={"count": 0, "items": []},
+                    not_before=clock.now(),
+                    created_at=clock.now(),
+                )
+            )
+            if day == "d1":
+                session.commit()
+                sender.failures.append(Transient("HTTP 502"))
+                await worker.drain()
+        session.commit()
+    clock.advance(timedelta(minutes=1))
+    await worker.drain()
+    first, second = rows(engine, "pending_list")
+    assert first.status == OutboxStatus.COVERED and "superseded" in first.last_error
+    assert second.status == OutboxStatus.SENT and len(sender.accepted) == 1
+
+
 async def test_a_rate_limit_waits_and_keeps_the_notice(worker, sender, engine, clock, ledger):
     queue(engine, clock, ledger)
     sender.failures.append(RateLimited(7))
