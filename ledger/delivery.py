@@ -202,6 +202,17 @@ def _rows(session: Session, ids: Sequence[int]) -> list[Outbox]:
     )
 
 
+def _attempted(session: Session, ids: Sequence[int], reason: str) -> list[Outbox]:
+    """The rows of a failed attempt: counted, the reason kept, the claim given up."""
+    rows = _rows(session, ids)
+    for row in rows:
+        row.attempts += 1
+        row.last_error = reason[:500]
+        row.claimed_by, row.claimed_until = "", None
+        session.add(row)
+    return rows
+
+
 def release(
     session: Session, ids: Sequence[int], *, worker: str, not_before: datetime | None = None
 ) -> None:
@@ -277,11 +288,8 @@ def mark_refused(
     session: Session, ids: Sequence[int], reason: str, *, now: datetime, settings: Settings
 ) -> None:
     """A refusal is final for this text, but not a loss: the supervisor hears of the item."""
-    for row in _rows(session, ids):
-        row.status, row.last_error = OutboxStatus.FAILED, reason[:500]
-        row.attempts += 1
-        row.claimed_by, row.claimed_until = "", None
-        session.add(row)
+    for row in _attempted(session, ids, reason):
+        row.status = OutboxStatus.FAILED
         tell_supervisor(
             session, row, "notice.escalation.refused", reason, now=now, settings=settings
         )
@@ -294,11 +302,7 @@ def mark_blocked(
     """The person cannot be reached: they become unreachable, their notices wait (pending)
     until they are back (`officials.returned`), and the supervisor hears of the item."""
     ctx = WorkContext(session=session, now=now, actor=Actor(via=Via.SCHEDULER), settings=settings)
-    for row in _rows(session, ids):
-        row.last_error = reason[:500]
-        row.attempts += 1
-        row.claimed_by, row.claimed_until = "", None
-        session.add(row)
+    for row in _attempted(session, ids, reason):
         official = session.get(Official, row.recipient_id) if row.recipient_id else None
         if official is not None:
             mark_unreachable(ctx, official, reason)
@@ -316,10 +320,7 @@ def retry_later(
     """A transient failure never ends a notice: back off (doubling, up to a cap) and keep
     trying while it matters; once it has failed for `give_up_hours` the supervisor is told."""
     cfg = settings.delivery
-    for row in _rows(session, ids):
-        row.attempts += 1
-        row.last_error = reason[:500]
-        row.claimed_by, row.claimed_until = "", None
+    for row in _attempted(session, ids, reason):
         if row.failing_since is None:
             row.failing_since = now
         delay = min(cfg.retry_base_seconds * 2 ** min(row.attempts - 1, 30), cfg.retry_cap_seconds)

@@ -149,16 +149,22 @@ def set_language(ctx: WorkContext, official: Official, language: str) -> Officia
 
 
 def mark_unreachable(ctx: WorkContext, official: Official, reason: str) -> None:
-    if not official.reachable:
-        return
-    official.reachable = False
+    if official.reachable:
+        _set_reachable(ctx, official, False, reason=reason)
+
+
+def _set_reachable(ctx: WorkContext, official: Official, value: bool, *, reason: str = "") -> None:
+    official.reachable = value
     ctx.session.add(official)
+    after: dict[str, object] = {"reachable": value}
+    if reason:
+        after["reason"] = reason
     audit.record(
         ctx,
-        "unreachable",
+        "reachable" if value else "unreachable",
         official_id=official.id,
-        before={"reachable": True},
-        after={"reachable": False, "reason": reason},
+        before={"reachable": not value},
+        after=after,
     )
 
 
@@ -174,15 +180,7 @@ def returned(ctx: WorkContext, *, telegram_user_id: int) -> int:
     ).first()
     if official is None:
         return 0
-    official.reachable = True
-    ctx.session.add(official)
-    audit.record(
-        ctx,
-        "reachable",
-        official_id=official.id,
-        before={"reachable": False},
-        after={"reachable": True},
-    )
+    _set_reachable(ctx, official, True)
     waiting = ctx.session.exec(
         select(Outbox).where(
             Outbox.recipient_id == official.id, Outbox.status == OutboxStatus.PENDING

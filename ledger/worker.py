@@ -105,24 +105,14 @@ class Worker:
     def start(self) -> None:
         """The first beat. On SQLite (one process per database file) every claim left by an
         earlier process is an orphan; elsewhere, those of workers whose beat has stopped."""
-        now = self.clock.now()
-        with self.session() as session:
-            delivery.beat(session, self.name, now)
-            back = delivery.release_orphans(
-                session,
-                worker=self.name,
-                now=now,
-                silent_after=3 * self.cfg.heartbeat_seconds,
-                alone=self.engine.dialect.name == "sqlite",
-            )
-        self._last_beat = time.monotonic()
-        if back:
-            log.info("released_orphans rows=%s worker=%s", back, self.name)
+        self._beat(alone=self.engine.dialect.name == "sqlite")
 
     def heartbeat(self) -> None:
         """Beat, and take back the claims of workers whose beat has stopped."""
-        if time.monotonic() - self._last_beat < self.cfg.heartbeat_seconds:
-            return
+        if time.monotonic() - self._last_beat >= self.cfg.heartbeat_seconds:
+            self._beat(alone=False)
+
+    def _beat(self, *, alone: bool) -> None:
         self._last_beat = time.monotonic()
         now = self.clock.now()
         with self.session() as session:
@@ -132,7 +122,7 @@ class Worker:
                 worker=self.name,
                 now=now,
                 silent_after=3 * self.cfg.heartbeat_seconds,
-                alone=False,
+                alone=alone,
             )
         if back:
             log.info("released_orphans rows=%s worker=%s", back, self.name)
