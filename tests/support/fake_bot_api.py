@@ -35,7 +35,7 @@ SENDING = {"sendMessage", "sendDocument", "sendPhoto", "editMessageText"}
 class Fault:
     """One injected failure for the next matching call: status, timeout, drop."""
 
-    kind: str  # "status" | "timeout" | "drop" | "slow" (accepted, then answered late)
+    kind: str  # "status" | "timeout" (not taken) | "drop" | "slow" (taken, answered late)
     status: int = 500
     description: str = "Internal Server Error"
     seconds: float = 0.0
@@ -301,12 +301,12 @@ class _Handler(BaseHTTPRequestHandler):
         params = _parse(self.headers.get("Content-Type", ""), body)
         fault = self.fake.take_fault(method)
         if fault is not None:
-            if fault.kind == "drop":
+            if fault.kind == "timeout":  # no answer in time, and the call never went through
+                time.sleep(fault.seconds)
+            if fault.kind in ("drop", "timeout"):
                 self.close_connection = True
                 self.connection.close()
                 return
-            if fault.kind == "timeout":
-                time.sleep(fault.seconds)
             if fault.kind == "slow":  # Telegram took it; the answer comes after our timeout
                 status, payload = self.fake.answer(method, params)
                 time.sleep(fault.seconds)
