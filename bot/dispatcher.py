@@ -4,6 +4,7 @@ limits, one send per part, and Telegram's answers translated into the worker's f
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -100,11 +101,25 @@ class TelegramSender:
         return redact(f"{type(exc).__name__}: {exc}", self.bot.token)
 
 
+class _NoRetriesIsNoError(logging.Filter):
+    """PTB logs a 429 it did not retry as an ERROR with a traceback; for the worker's sends
+    (retried by the worker) that is expected, and logged by the worker as a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg.startswith("Rate limit hit after maximum") and record.args == (0,))
+
+
 class ReplyRetryingLimiter(AIORateLimiter):
     """PTB's limiter; replies (no `rate_limit_args`) are retried on a 429, the worker's sends
     (`NO_RETRIES`) are not: the worker waits and retries them itself."""
 
     reply_retries = 3
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        limiter_log = logging.getLogger("telegram.ext.AIORateLimiter")
+        if not any(isinstance(f, _NoRetriesIsNoError) for f in limiter_log.filters):
+            limiter_log.addFilter(_NoRetriesIsNoError())
 
     async def process_request(
         self,

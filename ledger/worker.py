@@ -178,7 +178,10 @@ class Worker:
             for index in range(job.parts_sent, len(parts)):
                 if job.address.private:
                     await self.pace(sender, job.address.value)
-                message_id = await sender.send(job.address, parts[index])
+                try:
+                    message_id = await sender.send(job.address, parts[index])
+                finally:  # counted from the answer: the channel saw the send before that
+                    self._last_part[(sender.channel, job.address.value)] = time.monotonic()
                 if index < len(parts) - 1:
                     with self.session() as session:
                         delivery.part_accepted(session, job.row_ids, index + 1)
@@ -227,10 +230,8 @@ class Worker:
 
     async def pace(self, sender: Sender, address: str) -> None:
         """At most one part per `pace_seconds` to one private address (the channel's limit)."""
-        key = (sender.channel, address)
-        last = self._last_part.get(key)
+        last = self._last_part.get((sender.channel, address))
         if last is not None:
             wait = sender.pace_seconds - (time.monotonic() - last)
             if wait > 0:
                 await self.sleep(wait)
-        self._last_part[key] = time.monotonic()
