@@ -15,6 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.callbacks import PagePress, decode, encode_action
 from bot.render import (
     MANAGER_ROLES,
     keyboard,
@@ -109,7 +110,7 @@ class Handlers:
     @staticmethod
     def task_id(arg: str, lang: str) -> int:
         cleaned = arg.lstrip("#")
-        if not cleaned.isdigit() or len(cleaned) > 9:
+        if not (cleaned.isascii() and cleaned.isdigit()) or len(cleaned) > 9:  # not '²'/'١'
             raise InvalidInput("error.input", detail=render("bot.bad_id", lang))
         return int(cleaned)
 
@@ -306,7 +307,7 @@ class Handlers:
                 args = context.args or []
                 arg = ""
                 if name == "due" and args:
-                    if not args[0].isdigit() or int(args[0]) > 366:
+                    if not (args[0].isascii() and args[0].isdigit()) or int(args[0]) > 366:
                         raise self.usage(ctx.actor.lang, "/due [天数]")
                     arg = args[0]
                 if name == "owner":
@@ -337,8 +338,16 @@ class Handlers:
         )
         rows = [
             [
-                InlineKeyboardButton(f"✔ #{v.id}", callback_data=f"a:approve:{v.id}"),
-                InlineKeyboardButton(f"✖ #{v.id}", callback_data=f"a:reject:{v.id}"),
+                InlineKeyboardButton(
+                    f"✔ #{v.id}",
+                    callback_data=encode_action(
+                        "approve", v.id, lifecycle.submission_stamp(v.task)
+                    ),
+                ),
+                InlineKeyboardButton(
+                    f"✖ #{v.id}",
+                    callback_data=encode_action("reject", v.id, lifecycle.submission_stamp(v.task)),
+                ),
             ]
             for v in views
         ]
@@ -709,10 +718,11 @@ class Handlers:
         rows = [
             [
                 InlineKeyboardButton(
-                    render("btn.done", lang) + f" #{t}", callback_data=f"a:done:{t}"
+                    render("btn.done", lang) + f" #{t}", callback_data=encode_action("done", t)
                 ),
                 InlineKeyboardButton(
-                    render("btn.progress", lang) + f" #{t}", callback_data=f"a:progress:{t}"
+                    render("btn.progress", lang) + f" #{t}",
+                    callback_data=encode_action("progress", t),
                 ),
             ]
             for t in task_ids[:20]
@@ -809,30 +819,31 @@ class Handlers:
 
         async def work(ctx: WorkContext) -> None:
             lang = ctx.actor.lang
-            parts = data.split(":")
-            if parts[0] == "p" and len(parts) == 4 and parts[2].isdigit():
-                flt, title, order, with_owner = self.list_spec(ctx, parts[1], parts[3])
+            press = decode(data)
+            if isinstance(press, PagePress):
+                flt, title, order, with_owner = self.list_spec(ctx, press.list_name, press.arg)
                 await self.send_list(
                     update,
                     ctx,
-                    parts[1],
+                    press.list_name,
                     flt,
                     title,
-                    int(parts[2]),
-                    parts[3],
+                    press.page,
+                    press.arg,
                     edit=True,
                     order=order,
                     with_owner=with_owner,
                 )
                 return
-            if parts[0] != "a" or len(parts) != 3 or not parts[2].isdigit() or len(parts[2]) > 9:
+            if press is None:
                 raise InvalidInput("error.input", detail=render("bot.button_stale", lang))
-            action, target = parts[1], int(parts[2])
-            await self.act(update, ctx, action, target)
+            await self.act(update, ctx, press.action, press.target, press.arg)
 
         await self.guarded(update, work)
 
-    async def act(self, update: Update, ctx: WorkContext, action: str, target: int) -> None:
+    async def act(
+        self, update: Update, ctx: WorkContext, action: str, target: int, arg: str = ""
+    ) -> None:
         lang = ctx.actor.lang
         chat = update.effective_chat
         assert chat is not None
@@ -846,8 +857,10 @@ class Handlers:
             task = lifecycle.get_task(ctx, target)
             if action == "reject":
                 require_supervisor(ctx, task, "action.reject")
+                lifecycle.check_submission(ctx, task, arg)
             else:
                 require_owner(ctx, task)
+                lifecycle.check_still_open(ctx, task, action)
             if action == "done" and lifecycle.evidence_count(ctx, target) > 0:
                 lifecycle.mark_submitted(ctx, target, "")
                 await self.answer(update, render("bot.submitted", lang, label=task_label(task)))
@@ -871,7 +884,7 @@ class Handlers:
                     params={"action": action},
                 )
         elif action == "approve":
-            task = lifecycle.verify(ctx, target, "")
+            task = lifecycle.verify(ctx, target, "", submission=arg)
             await self.answer(update, render("bot.approved", lang, label=task_label(task)))
         elif action in ("ext_yes", "ext_no"):
             request = lifecycle.decide_extension(ctx, target, approve=action == "ext_yes")

@@ -1,0 +1,217 @@
+"""Hostile and mistaken chat input: usage or "已失效", never the error handler; no self-closing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.callbacks import decode
+from ledger.enums import Duty, ExtensionStatus, OfficialRole, TaskStatus
+from ledger.models import AuditEvent, ExtensionRequest, Official, Task, TaskPerson
+from tests.bot.conftest import USERS, callback_update, feed, message_update
+
+ZHAO, SUN, CHEN, ADMIN = (USERS[n] for n in ("赵磊", "孙丽", "陈静", "管理员"))
+GENERIC = "处理出错"
+
+
+def texts(request_layer) -> list[str]:
+    """What the user read: messages, and the captions of documents sent."""
+    return [
+        c.text or str(c.params.get("caption", ""))
+        for c in request_layer.calls
+        if c.method in ("sendMessage", "sendDocument", "editMessageText")
+    ]
+
+
+def task(session, ref):
+    session.expire_all()
+    return session.exec(select(Task).where(Task.ref == ref)).one()
+
+
+COMMANDS = [
+    "/task ²",
+    "/task ¹²",
+    "/task ١٢",
+    "/task #",
+    "/task 1 2",
+    "/task 99999999999999999999",
+    "/task -1",
+    "/task 0x1",
+    "/task ①",
+    "/done ²",
+    "/done ² 完成",
+    "/progress ³ 进展",
+    "/extend ² 2026-12-31 理由",
+    "/extend 1 ²⁰²⁶-12-31 理由",
+    "/extend 1 9999-99-99 理由",
+    "/extend 1 99999999999 理由",
+    "/due ²",
+    "/due ٣",
+    "/due 99999999999",
+    "/due -1",
+    "/owner ",
+    "/owner " + "名" * 500,
+    "/approve ²",
+    "/approve ¹ 同意",
+    "/reject ² 理由",
+    "/reopen ² 理由",
+    "/longterm ²",
+    "/remind ²",
+    "/lang ²",
+    "/start",
+    "/report ²",
+    "/stats ²",
+    "/mine ²",
+    "/task \u200b1",
+    "/task 1\u0000",
+]
+BUTTONS = [
+    "p:due:1:abc",
+    "p:due:1:99999999999",
+    "p:due:1:²",
+    "p:due:²:7",
+    "p:due:0:7",
+    "p:due:99999999999:7",
+    "p:mine:1:x",
+    "p:owner:1:",
+    "p:nope:1:",
+    "p:overdue:1",
+    "p::::",
+    "a:approve:²",
+    "a:approve:1:abc",
+    "a:approve:1:²",
+    "a:approve:99999999999",
+    "a:ext_yes:99999999",
+    "a:ext_yes:²",
+    "a:done:¹",
+    "a:details:1:2:3",
+    "a::1",
+    ":",
+    "",
+    "a:done:1" + "9" * 60,
+    "\x00",
+]
+
+
+@pytest.mark.parametrize("user", [ZHAO, CHEN, ADMIN])
+async def test_malformed_commands_and_buttons_get_usage_or_stale(
+    app, ledger, request_layer, caplog, user
+):
+    caplog.set_level(logging.ERROR)
+    for text in COMMANDS:
+        before = len(texts(request_layer))
+        await feed(app, message_update(user, text))
+        answers = texts(request_layer)[before:]
+        assert answers, f"{text!r} got no answer"
+        assert not any(GENERIC in a for a in answers), text
+    for data in BUTTONS:
+        before = len(texts(request_layer))
+        await feed(app, callback_update(user, data))
+        answers = texts(request_layer)[before:]
+        assert answers, f"button {data!r} got no answer"
+        assert not any(GENERIC in a for a in answers), data
+        if decode(data) is None:
+            assert any("已失效" in a for a in answers), data
+    assert not [r for r in caplog.records if "update_failed" in r.getMessage()]
+
+
+async def test_a_stale_extension_approval_after_closing_changes_nothing(
+    app, session, ledger, request_layer
+):
+    tid = ledger.id("2")
+    await feed(app, message_update(SUN, f"/extend {tid} 2026-12-31 需等待市局批复"))
+    request = session.exec(select(ExtensionRequest)).one()
+    await feed(app, message_update(SUN, f"/done {tid} 已完成整改"))
+    await feed(app, callback_update(CHEN, f"a:approve:{tid}"))
+    assert task(session, "2").status == TaskStatus.CLOSED
+    deadline = task(session, "2").deadline
+    await feed(app, callback_update(CHEN, f"a:ext_yes:{request.id}"))  # the old 批准延期
+    assert "已失效" in texts(request_layer)[-1]
+    assert task(session, "2").deadline == deadline
+    session.expire_all()
+    assert session.get(ExtensionRequest, request.id).status == ExtensionStatus.PENDING
+
+
+async def test_a_verify_button_is_for_the_submission_it_announced(
+    app, session, clock, ledger, request_layer
+):
+    tid = ledger.id("1")
+    await feed(app, message_update(ZHAO, f"/done {tid} 第一次提交"))
+    await feed(app, message_update(CHEN, "/pending"))
+    first = next(b for b in request_layer.sent()[-1].buttons if b.startswith("a:approve:"))
+    await feed(app, message_update(CHEN, f"/reject {tid} 佐证不足"))
+    await feed(app, callback_update(CHEN, first))  # the task is back to 推进中
+    assert "已失效" in texts(request_layer)[-1]
+    clock.advance(timedelta(minutes=30))
+    await feed(app, message_update(ZHAO, f"/done {tid} 补充了佐证"))
+    await feed(app, callback_update(CHEN, first))  # a later submission: not what was shown
+    assert "已失效" in texts(request_layer)[-1]
+    assert task(session, "1").status == TaskStatus.SUBMITTED
+    await feed(app, message_update(CHEN, "/pending"))
+    second = next(b for b in request_layer.sent()[-1].buttons if b.startswith("a:approve:"))
+    await feed(app, callback_update(CHEN, second))
+    assert task(session, "1").status == TaskStatus.CLOSED
+
+
+async def test_owner_buttons_on_a_closed_task_are_stale(app, session, ledger, request_layer):
+    tid = ledger.id("1")
+    await feed(app, message_update(ZHAO, f"/done {tid} 完成"))
+    await feed(app, message_update(CHEN, f"/approve {tid}"))
+    for action in ("done", "progress", "extend"):
+        await feed(app, callback_update(ZHAO, f"a:{action}:{tid}"))
+        assert "已失效" in texts(request_layer)[-1], action
+
+
+def make_self_supervisor(session, ref: str, name: str) -> None:
+    """The sheet listed the owner as the task's own 督办人 too (the import makes them a supervisor)."""
+    t = task(session, ref)
+    official = session.exec(select(Official).where(Official.name == name)).one()
+    official.role = OfficialRole.SUPERVISOR
+    session.add(official)
+    session.add(TaskPerson(task_id=t.id, official_id=official.id, duty=Duty.SUPERVISOR, position=9))
+    session.commit()
+
+
+@pytest.mark.parametrize("path", ["command", "button", "admin"])
+async def test_nobody_verifies_a_task_they_own(app, session, ledger, request_layer, path):
+    tid = ledger.id("1")
+    if path == "admin":  # an admin who is also the task's 责任人
+        admin = session.exec(select(Official).where(Official.name == "管理员")).one()
+        session.add(TaskPerson(task_id=tid, official_id=admin.id, duty=Duty.OWNER, position=5))
+        session.commit()
+        actor = ADMIN
+    else:
+        make_self_supervisor(session, "1", "赵磊")
+        actor = ZHAO
+    await feed(app, message_update(ZHAO, f"/done {tid} 完成"))
+    if path == "button":
+        await feed(app, callback_update(actor, f"a:approve:{tid}"))
+    else:
+        await feed(app, message_update(actor, f"/approve {tid} 同意"))
+    assert "不能销号自己的任务" in texts(request_layer)[-1]
+    assert task(session, "1").status == TaskStatus.SUBMITTED
+    session.expire_all()
+    assert not session.exec(select(AuditEvent).where(AuditEvent.action == "verify")).all()
+
+
+async def test_an_owner_still_supervises_someone_elses_task(app, session, ledger, request_layer):
+    make_self_supervisor(session, "2", "赵磊")  # 赵磊 owns #1 and supervises 孙丽's #2
+    tid = ledger.id("2")
+    await feed(app, message_update(SUN, f"/done {tid} 完成"))
+    await feed(app, message_update(ZHAO, f"/approve {tid}"))
+    assert "已销号" in texts(request_layer)[-1]
+    assert task(session, "2").status == TaskStatus.CLOSED
+
+
+async def test_an_owner_cannot_approve_their_own_extension(app, session, ledger, request_layer):
+    make_self_supervisor(session, "1", "赵磊")
+    tid = ledger.id("1")
+    await feed(app, message_update(ZHAO, f"/extend {tid} 2027-01-31 等待批复"))
+    request = session.exec(select(ExtensionRequest)).one()
+    await feed(app, callback_update(ZHAO, f"a:ext_yes:{request.id}"))
+    assert "自己的任务" in texts(request_layer)[-1]
+    session.expire_all()
+    assert session.get(ExtensionRequest, request.id).status == ExtensionStatus.PENDING
