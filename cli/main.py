@@ -196,6 +196,11 @@ def print_summary(summary: ImportSummary) -> None:
             + "、".join(summary.new_officials)
         )
         print("  用 `ledgerbot invite 姓名` 生成绑定链接。")
+    if summary.hidden_rows:
+        rows = "、".join(str(r) for r in summary.hidden_rows)
+        print(f"  已跳过隐藏行 (hidden rows skipped, not imported): 第{rows}行")
+    for warning in summary.warnings:
+        print(f"  注意 (warning): {warning}")
 
 
 def cmd_import(app: App, args: argparse.Namespace) -> int:
