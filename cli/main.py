@@ -26,6 +26,7 @@ from ledger.i18n import render
 from ledger.importer import ImportSummary, RoundOptions, import_file
 from ledger.migrate import current_revision, upgrade
 from ledger.officials import create_invite, list_officials
+from ledger.private import owner_only
 from ledger.queries import TaskFilter, TaskView, list_tasks
 from ledger.texts import LIGHT_ICON, days_text, deadline_text
 
@@ -218,7 +219,7 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_export(app: App, args: argparse.Namespace) -> int:
-    with session_scope(app.engine) as session:
+    with session_scope(app.engine) as session, owner_only(args.file):
         ctx = app.context(session)
         count = export_ledger(
             session,
@@ -339,6 +340,12 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
     now = args.at or app.clock.now()
     if now.tzinfo is None:
         now = now.replace(tzinfo=app.settings.zone)
+    if now > app.clock.now() and not args.dry_run:
+        raise CliError(
+            f"拒绝按未来的时间 {now.isoformat()} 扫描：那会把之后的定时扫描都当作已完成、"
+            "提前升级督办，并让提醒等到那一天 (refusing to sweep as of a future instant). "
+            "要预览那一天会发什么，加 --dry-run（不写入）；补扫错过的时段请用过去的时间。"
+        )
     policy = SweepPolicy.from_settings(app.settings)
     result, rows = run_sweep(app.engine, policy, now, collect=True, dry_run=args.dry_run)
     with Session(app.engine) as session:
@@ -364,7 +371,8 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
         data = gather(
             session, args.round_name, today=ctx.today, yellow_days=app.settings.policy.yellow_days
         )
-    write_report(data, args.out, public=args.public)
+    with owner_only(args.out):
+        write_report(data, args.out, public=args.public)
     kind = "公开版" if args.public else "内部版（含整改档案清单）"
     print(
         f"已生成{kind}报告 {args.out}：{len(data.aspects)}个方面{data.problem_count}个具体问题，"
@@ -381,7 +389,8 @@ def cmd_archive(app: App, args: argparse.Namespace) -> int:
         data = gather(
             session, args.round_name, today=ctx.today, yellow_days=app.settings.policy.yellow_days
         )
-    summary = write_archive(data, args.out)
+    with owner_only(args.out):
+        summary = write_archive(data, args.out, zone=app.settings.zone)
     print(
         f"已归档 {summary.files} 个佐证文件到 {args.out}（sha256 已校验）"
         + (
