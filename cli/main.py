@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -437,10 +438,38 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     if args.webhook or telegram.webhook_url:
         if not telegram.webhook_url:
             raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL (the public URL)")
-        application.run_webhook(**webhook_options(app.settings))
+        with startup_errors(token):
+            application.run_webhook(**webhook_options(app.settings))
     else:
-        application.run_polling()
+        with startup_errors(token):
+            application.run_polling()
     return 0
+
+
+@contextmanager
+def startup_errors(token: str) -> Iterator[None]:
+    """Telegram refusing the bot at start is a sentence on stderr, the token scrubbed out.
+
+    python-telegram-bot names the token in InvalidToken ("The token `…` was rejected") and
+    puts it in every URL; neither message nor traceback may print it.
+    """
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.redact import redact
+
+    try:
+        yield
+    except InvalidToken as exc:
+        raise CliError(
+            "Telegram 拒绝了机器人令牌，或 Bot API 地址不对 (the Bot API rejected the token or "
+            "the address is wrong): 检查 LEDGERBOT_TELEGRAM__TOKEN / __TOKEN_FILE 和 "
+            f"LEDGERBOT_TELEGRAM__API_BASE_URL（{redact(str(exc), token)}）"
+        ) from None
+    except TelegramError as exc:
+        raise CliError(
+            "无法连接 Telegram Bot API (cannot reach the Bot API): "
+            f"{redact(str(exc), token)}；检查网络和 LEDGERBOT_TELEGRAM__API_BASE_URL"
+        ) from None
 
 
 def cmd_demo(app: App, args: argparse.Namespace) -> int:
