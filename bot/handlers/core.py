@@ -764,25 +764,30 @@ class Handlers:
             await telegram_file.download_to_memory(buffer)
             data = buffer.getvalue()
             sha = hashlib.sha256(data).hexdigest()
-            local = str(self.store(ctx, task.id or 0, sha, name, data))
-            lifecycle.add_evidence(
-                ctx,
-                task.id or 0,
-                file_name=name,
-                size=len(data),
-                mime_type=mime,
-                sha256=sha,
-                telegram_file_id=file_id,
-                telegram_file_unique_id=unique,
-                local_path=local,
-            )
-            caption = (message.caption or "").strip()
-            if caption:
-                is_done, rest = split_done(caption)
-                if is_done:
-                    lifecycle.mark_submitted(ctx, task.id or 0, rest)
-                else:
-                    lifecycle.record_progress(ctx, task.id or 0, caption)
+            local, created = self.store(ctx, task.id or 0, sha, name, data)
+            try:
+                lifecycle.add_evidence(
+                    ctx,
+                    task.id or 0,
+                    file_name=name,
+                    size=len(data),
+                    mime_type=mime,
+                    sha256=sha,
+                    telegram_file_id=file_id,
+                    telegram_file_unique_id=unique,
+                    local_path=str(local),
+                )
+                caption = (message.caption or "").strip()
+                if caption:
+                    is_done, rest = split_done(caption)
+                    if is_done:
+                        lifecycle.mark_submitted(ctx, task.id or 0, rest)
+                    else:
+                        lifecycle.record_progress(ctx, task.id or 0, caption)
+            except LedgerError:
+                if created:  # refused evidence leaves no copy in evidence/ (nor in backups)
+                    local.unlink(missing_ok=True)
+                raise
             await self.answer(
                 update,
                 render(
@@ -796,17 +801,20 @@ class Handlers:
 
         await self.guarded(update, work)
 
-    def store(self, ctx: WorkContext, task_id: int, sha: str, name: str, data: bytes) -> Path:
-        """Evidence kept owner-only, one folder per task, named by its hash."""
+    def store(
+        self, ctx: WorkContext, task_id: int, sha: str, name: str, data: bytes
+    ) -> tuple[Path, bool]:
+        """Evidence kept owner-only, one folder per task, named by its hash; (path, created)."""
         folder = ctx.settings.evidence_dir / f"task-{task_id}"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         ctx.settings.evidence_dir.chmod(0o700)
         safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
         path = folder / f"{sha[:16]}-{safe}"
-        if not path.exists():
-            path.write_bytes(data)
-            path.chmod(0o600)
-        return path
+        if path.exists():
+            return path, False
+        path.write_bytes(data)
+        path.chmod(0o600)
+        return path, True
 
     # --- buttons -------------------------------------------------------------------------
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -215,3 +215,72 @@ async def test_an_owner_cannot_approve_their_own_extension(app, session, ledger,
     assert "自己的任务" in texts(request_layer)[-1]
     session.expire_all()
     assert session.get(ExtensionRequest, request.id).status == ExtensionStatus.PENDING
+
+
+def evidence_files(settings) -> list:
+    folder = settings.evidence_dir
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def document(file_id: str, name: str, size: int | None) -> dict:
+    doc = {"file_id": file_id, "file_unique_id": "u" + file_id, "file_name": name}
+    if size is not None:
+        doc["file_size"] = size
+    return doc
+
+
+async def test_refused_evidence_is_deleted(app, session, settings, clock, ledger, request_layer):
+    from ledger.models import Evidence
+    from tests.bot.test_bot import sweep_and_dispatch
+
+    await sweep_and_dispatch(app, session, settings, clock, request_layer)
+    from ledger.models import Outbox
+
+    def reminder(ref):
+        return (
+            session.exec(
+                select(Outbox).where(Outbox.task_id == ledger.id(ref), Outbox.kind == "reminder")
+            )
+            .first()
+            .sent_message_id
+        )
+
+    # over the limit, but Telegram did not report the size: only the download shows it
+    settings.max_evidence_mb = 1
+    request_layer.files["HUGE"] = b"x" * (1024 * 1024 + 1)
+    await feed(
+        app,
+        message_update(SUN, reply_to=reminder("2"), document=document("HUGE", "录像.mp4", None)),
+    )
+    assert "文件过大" in texts(request_layer)[-1]
+    # a caption the task refuses (already submitted): the file goes with the refusal
+    await feed(app, message_update(SUN, f"/done {ledger.id('2')} 已报送"))
+    request_layer.files["AGAIN"] = b"again"
+    await feed(
+        app,
+        message_update(
+            SUN,
+            reply_to=reminder("2"),
+            document=document("AGAIN", "补充.pdf", 5),
+            caption="已完成",
+        ),
+    )
+    assert "任务已提交" in texts(request_layer)[-1]
+    # a task closed since the reminder
+    tid = ledger.id("3")
+    await feed(app, message_update(ZHAO, f"/done {tid} 完成"))
+    await feed(app, message_update(CHEN, f"/approve {tid}"))
+    request_layer.files["LATE"] = b"late"
+    await feed(
+        app, message_update(ZHAO, reply_to=reminder("3"), document=document("LATE", "迟到.pdf", 4))
+    )
+    assert "已销号，不能再修改" in texts(request_layer)[-1]
+    session.expire_all()
+    assert session.exec(select(Evidence)).all() == []
+    assert evidence_files(settings) == []
+    # accepted evidence is still kept
+    request_layer.files["OK"] = b"fine"
+    await feed(
+        app, message_update(SUN, reply_to=reminder("2"), document=document("OK", "方案.pdf", 4))
+    )
+    assert len(evidence_files(settings)) == 1
