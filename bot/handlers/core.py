@@ -16,6 +16,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.callbacks import PagePress, decode, encode_action
+from bot.invites import paused_reply
 from bot.render import (
     MANAGER_ROLES,
     keyboard,
@@ -136,11 +137,24 @@ class Handlers:
         args = context.args or []
         if args and chat.type == ChatType.PRIVATE:
             with self.svc.work(user.id) as ctx:
-                result = redeem_invite(ctx, args[0][:64], telegram_user_id=user.id, chat_id=chat.id)
+                guesses = self.svc.invite_guesses
+                paused = paused_reply(guesses, ctx, user.id, chat.id)
+                if paused is not None:
+                    await self.answer(update, paused)
+                    return
+                result = redeem_invite(
+                    ctx,
+                    args[0][:64],
+                    telegram_user_id=user.id,
+                    chat_id=chat.id,
+                    audit_refusal=guesses.starts_burst(user.id, chat.id, ctx.now),
+                )
                 if result.error is not None or result.official is None:
+                    guesses.failed(user.id, chat.id, ctx.now)
                     error = result.error or LedgerError("error.invite_unknown")
                     await self.answer(update, error.text("zh"))
                     return
+                guesses.succeeded(user.id, chat.id)
                 official = result.official
                 queued = (
                     render("bot.bound_queued", official.language, count=result.queued)

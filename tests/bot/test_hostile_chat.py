@@ -284,3 +284,39 @@ async def test_refused_evidence_is_deleted(app, session, settings, clock, ledger
         app, message_update(SUN, reply_to=reminder("2"), document=document("OK", "方案.pdf", 4))
     )
     assert len(evidence_files(settings)) == 1
+
+
+async def test_invite_guesses_are_throttled_and_audited_once_per_burst(
+    app, session, settings, clock, ledger, request_layer
+):
+    from ledger.context import Actor, WorkContext
+    from ledger.enums import Via
+    from ledger.officials import create_invite
+
+    new = Official(name="新人", created_at=clock.now())
+    session.add(new)
+    session.commit()
+    cli = WorkContext(session=session, now=clock.now(), actor=Actor(via=Via.CLI), settings=settings)
+    invite = create_invite(cli, "新人", bot_username="zg_bot")
+    session.commit()
+
+    def audited(action):
+        session.expire_all()
+        return session.exec(select(AuditEvent).where(AuditEvent.action == action)).all()
+
+    for n in range(40):  # a script guessing codes
+        await feed(app, message_update(7001, f"/start guess{n:04d}"))
+    answers = texts(request_layer)[-40:]
+    assert all("邀请码无效" in a for a in answers[:5])
+    assert all("错误次数过多" in a and "分钟后再试" in a for a in answers[5:])
+    await feed(app, message_update(7001, f"/start {invite.code}"))  # even the right code waits
+    assert "错误次数过多" in texts(request_layer)[-1]
+    assert len(audited("bind_refused")) == 1 and len(audited("bind_throttled")) == 1
+    assert audited("bind_throttled")[0].after["failures"] == 5
+    # another account is not held up by this one
+    await feed(app, message_update(7002, "/start typo"))
+    assert "邀请码无效" in texts(request_layer)[-1]
+    # after the pause, the person binds
+    clock.advance(timedelta(minutes=16))
+    await feed(app, message_update(7001, f"/start {invite.code}"))
+    assert "绑定成功：新人" in texts(request_layer)[-1]
