@@ -320,3 +320,30 @@ async def test_invite_guesses_are_throttled_and_audited_once_per_burst(
     clock.advance(timedelta(minutes=16))
     await feed(app, message_update(7001, f"/start {invite.code}"))
     assert "绑定成功：新人" in texts(request_layer)[-1]
+
+
+TRICKY = "0123456789²³¹⁰①١٢٣۴०:#-+ /\\\u200b\u202e\u0000\n\t" + "abcxyz" + "整改已完成逾期"
+COMMAND_NAMES = [
+    "task", "done", "progress", "extend", "due", "owner", "approve", "reject", "reopen",
+    "longterm", "remind", "lang", "mine", "overdue", "pending", "stats", "help", "start",
+]  # fmt: skip
+BUTTON_HEADS = ["a:done:", "a:approve:", "a:ext_yes:", "a:details:", "p:due:", "p:owner:1:", "p:"]
+
+
+async def test_random_commands_and_buttons_never_reach_the_error_handler(
+    app, ledger, request_layer, caplog
+):
+    import random
+
+    rng = random.Random(14)
+    caplog.set_level(logging.ERROR)
+
+    def junk(n: int) -> str:
+        return "".join(rng.choice(TRICKY) for _ in range(rng.randint(0, n)))
+
+    for _ in range(150):
+        user = rng.choice([ZHAO, CHEN, ADMIN])
+        await feed(app, message_update(user, f"/{rng.choice(COMMAND_NAMES)} {junk(20)}"))
+        await feed(app, callback_update(user, (rng.choice(BUTTON_HEADS) + junk(12))[:64]))
+    assert not [r for r in caplog.records if "update_failed" in r.getMessage()]
+    assert not any(GENERIC in t for t in texts(request_layer))
