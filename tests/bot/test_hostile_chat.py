@@ -96,23 +96,23 @@ BUTTONS = [
 ]
 
 
+async def answers_to(app, request_layer, update: dict) -> list[str]:
+    before = len(texts(request_layer))
+    await feed(app, update)
+    return texts(request_layer)[before:]
+
+
 @pytest.mark.parametrize("user", [ZHAO, CHEN, ADMIN])
 async def test_malformed_commands_and_buttons_get_usage_or_stale(
     app, ledger, request_layer, caplog, user
 ):
     caplog.set_level(logging.ERROR)
     for text in COMMANDS:
-        before = len(texts(request_layer))
-        await feed(app, message_update(user, text))
-        answers = texts(request_layer)[before:]
-        assert answers, f"{text!r} got no answer"
-        assert not any(GENERIC in a for a in answers), text
+        answers = await answers_to(app, request_layer, message_update(user, text))
+        assert answers and not any(GENERIC in a for a in answers), text
     for data in BUTTONS:
-        before = len(texts(request_layer))
-        await feed(app, callback_update(user, data))
-        answers = texts(request_layer)[before:]
-        assert answers, f"button {data!r} got no answer"
-        assert not any(GENERIC in a for a in answers), data
+        answers = await answers_to(app, request_layer, callback_update(user, data))
+        assert answers and not any(GENERIC in a for a in answers), data
         if decode(data) is None:
             assert any("已失效" in a for a in answers), data
     assert not [r for r in caplog.records if "update_failed" in r.getMessage()]
@@ -289,15 +289,11 @@ async def test_refused_evidence_is_deleted(app, session, settings, clock, ledger
 async def test_invite_guesses_are_throttled_and_audited_once_per_burst(
     app, session, settings, clock, ledger, request_layer
 ):
-    from ledger.context import Actor, WorkContext
-    from ledger.enums import Via
     from ledger.officials import create_invite
+    from tests.factories import cli_ctx
 
-    new = Official(name="新人", created_at=clock.now())
-    session.add(new)
-    session.commit()
-    cli = WorkContext(session=session, now=clock.now(), actor=Actor(via=Via.CLI), settings=settings)
-    invite = create_invite(cli, "新人", bot_username="zg_bot")
+    session.add(Official(name="新人", created_at=clock.now()))
+    invite = create_invite(cli_ctx(session, settings, clock.now()), "新人", bot_username="zg_bot")
     session.commit()
 
     def audited(action):
