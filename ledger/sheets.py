@@ -146,7 +146,9 @@ def _locate(grid: list[list[Any]], source: str) -> Sheet:
 # what a ledger sheet can sensibly be; anything larger is refused before it is read
 MAX_ROWS = 200_000
 MAX_COLUMNS = 500
+MAX_CELLS = 10_000_000  # rows × columns the reader would hold (a 100k-row ledger: ~2.5M)
 MAX_UNCOMPRESSED = 256 * 1024 * 1024  # bytes of XML and parts inside an xlsx
+MAX_CSV_BYTES = 256 * 1024 * 1024
 MAX_CSV_CELL = 128 * 1024  # characters
 _REF = re.compile(rb"<(?:\w+:)?(dimension|mergeCell)\b[^>]*?\bref=\"([A-Za-z0-9:$]+)\"")
 _CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
@@ -174,10 +176,10 @@ def _extent(ref: str) -> tuple[int, int] | None:
 
 
 def _too_large(what: str, ref: str, rows: int, cols: int) -> str | None:
-    if rows > MAX_ROWS or cols > MAX_COLUMNS:
+    if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
         return (
-            f"{what} {ref} 过大（{rows} 行 × {cols} 列；最多 {MAX_ROWS} 行、{MAX_COLUMNS} 列），"
-            "未读取。请删除多余的空行空列或取消大范围合并后另存"
+            f"{what} {ref} 过大（{rows} 行 × {cols} 列；最多 {MAX_ROWS} 行、{MAX_COLUMNS} 列、"
+            f"共 {MAX_CELLS} 个单元格），未读取。请删除多余的空行空列或取消大范围合并后另存"
         )
     return None
 
@@ -281,11 +283,12 @@ def read_xlsx(path: Path) -> Sheet:
     grid = [list(row) for row in sheet.iter_rows(values_only=True)]
     hidden = hidden_rows(sheet)
     for merged in sheet.merged_cells.ranges:
+        if merged.min_row > len(grid) or merged.min_col > len(grid[merged.min_row - 1]):
+            continue  # merged blank cells outside the data: nothing to spread
         top_left = grid[merged.min_row - 1][merged.min_col - 1]
-        for r in range(merged.min_row - 1, merged.max_row):
-            for c in range(merged.min_col - 1, merged.max_col):
-                if r < len(grid) and c < len(grid[r]):
-                    grid[r][c] = top_left
+        for r in range(merged.min_row - 1, min(merged.max_row, len(grid))):
+            for c in range(merged.min_col - 1, min(merged.max_col, len(grid[r]))):
+                grid[r][c] = top_left
     workbook.close()
     return _skip_hidden(grid, hidden, path.name)
 
@@ -301,6 +304,12 @@ def _skip_hidden(grid: list[list[Any]], hidden: list[int], source: str) -> Sheet
 
 
 def read_csv(path: Path) -> Sheet:
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise _file_error(
+            path,
+            f"文件有 {size // (1024 * 1024)} MB，超过 {MAX_CSV_BYTES // (1024 * 1024)} MB 上限，未读取",
+        )
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
         try:

@@ -343,3 +343,21 @@ async def test_random_commands_and_buttons_never_reach_the_error_handler(
         await feed(app, callback_update(user, (rng.choice(BUTTON_HEADS) + junk(12))[:64]))
     assert not [r for r in caplog.records if "update_failed" in r.getMessage()]
     assert not any(GENERIC in t for t in texts(request_layer))
+
+
+async def test_the_submitted_notice_buttons_are_for_that_submission(
+    app, session, settings, clock, ledger, request_layer
+):
+    from tests.bot.test_bot import sweep_and_dispatch
+
+    tid = ledger.id("1")
+    await feed(app, message_update(ZHAO, f"/done {tid} 第一次"))
+    await sweep_and_dispatch(app, session, settings, clock, request_layer)
+    notice = next(c for c in request_layer.sent() if "【提交销号】" in c.text)
+    approve = next(b for b in notice.buttons if b.startswith(f"a:approve:{tid}:"))
+    await feed(app, message_update(CHEN, f"/reject {tid} 不全"))
+    clock.advance(timedelta(hours=1))
+    await feed(app, message_update(ZHAO, f"/done {tid} 第二次"))
+    await feed(app, callback_update(CHEN, approve))  # the first notice's 销号, pressed late
+    assert "已失效" in texts(request_layer)[-1]
+    assert task(session, "1").status == TaskStatus.SUBMITTED

@@ -83,6 +83,26 @@ def test_a_stray_cell_far_away_is_refused(session, settings, tmp_path):
     assert "过大" in refused(session, settings, path)
 
 
+def test_cells_spanning_too_large_an_area_are_refused(session, settings, tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADERS)
+    sheet.append(task_row(1, DEADLINE))
+    sheet.cell(row=150_000, column=1, value="x")  # each within the row and column limits,
+    sheet.cell(row=1, column=100, value="y")  # together 15 million cells to hold
+    workbook.save(tmp_path / "area.xlsx")
+    message = refused(session, settings, tmp_path / "area.xlsx")
+    assert "150000 行 × 100 列" in message and "个单元格" in message
+
+
+def test_an_oversized_csv_is_refused_before_reading(session, settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(sheets, "MAX_CSV_BYTES", 1024 * 1024)
+    path = tmp_path / "huge.csv"
+    row = ",".join(str(c) for c in task_row(1, "2026-12-31"))
+    path.write_text(",".join(HEADERS) + "\n" + (row + "\n") * 20_000, encoding="utf-8")
+    assert "超过 1 MB 上限" in refused(session, settings, path)
+
+
 def test_a_zip_bomb_is_refused_by_its_uncompressed_size(session, settings, tmp_path, monkeypatch):
     monkeypatch.setattr(sheets, "MAX_UNCOMPRESSED", 8 * 1024 * 1024)
     path = write_xlsx(tmp_path / "bomb.xlsx", [task_row(1, DEADLINE)])
