@@ -478,6 +478,14 @@ def check_evidence_size(ctx: WorkContext, size: int) -> None:
         )
 
 
+def check_evidence(ctx: WorkContext, task: Task, size: int) -> None:
+    """Whether this person may add a file of `size` to `task` now: asked before downloading."""
+    require_owner(ctx, task)
+    if task.status == TaskStatus.CLOSED:
+        raise InvalidInput("error.closed_task", task_id=task.id)
+    check_evidence_size(ctx, size)
+
+
 def add_evidence(
     ctx: WorkContext,
     task_id: int,
@@ -491,10 +499,7 @@ def add_evidence(
     local_path: str = "",
 ) -> Evidence:
     task = get_task(ctx, task_id)
-    require_owner(ctx, task)
-    if task.status == TaskStatus.CLOSED:
-        raise InvalidInput("error.closed_task", task_id=task.id)
-    check_evidence_size(ctx, size)
+    check_evidence(ctx, task, size)
     evidence = Evidence(
         task_id=task_id,
         uploaded_by_id=ctx.actor.official_id,

@@ -772,7 +772,7 @@ class Handlers:
                 photo = message.photo[-1]
                 file_id, unique = photo.file_id, photo.file_unique_id
                 name, size, mime = f"photo-{unique}.jpg", photo.file_size or 0, "image/jpeg"
-            lifecycle.check_evidence_size(ctx, size)
+            lifecycle.check_evidence(ctx, task, size)
             telegram_file = await context.bot.get_file(file_id)
             buffer = io.BytesIO()
             await telegram_file.download_to_memory(buffer)

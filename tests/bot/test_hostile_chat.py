@@ -271,10 +271,12 @@ async def test_refused_evidence_is_deleted(app, session, settings, clock, ledger
     await feed(app, message_update(ZHAO, f"/done {tid} 完成"))
     await feed(app, message_update(CHEN, f"/approve {tid}"))
     request_layer.files["LATE"] = b"late"
+    downloads = len(request_layer.sent("getFile"))
     await feed(
         app, message_update(ZHAO, reply_to=reminder("3"), document=document("LATE", "迟到.pdf", 4))
     )
     assert "已销号，不能再修改" in texts(request_layer)[-1]
+    assert len(request_layer.sent("getFile")) == downloads  # refused before downloading
     session.expire_all()
     assert session.exec(select(Evidence)).all() == []
     assert evidence_files(settings) == []
