@@ -714,7 +714,9 @@ class Handlers:
                 await self.extend_with(update, ctx, task_id, text.split())
                 return
             if intent == "reject":
-                task = lifecycle.reject(ctx, task_id, text)
+                # the 退回 button was for one submission: a reason typed later applies to it only
+                submission = row.params.get("submission")
+                task = lifecycle.reject(ctx, task_id, text, submission=submission)
                 await self.answer(update, render("bot.rejected", lang, label=task_label(task)))
                 return
             is_done, rest = split_done(text)
@@ -903,7 +905,7 @@ class Handlers:
                     now=ctx.now,
                     recipient_id=ctx.actor.official_id,
                     task_id=target,
-                    params={"action": action},
+                    params={"action": action, "submission": arg},
                 )
         elif action == "approve":
             task = lifecycle.verify(ctx, target, "", submission=arg)

@@ -363,3 +363,22 @@ async def test_the_submitted_notice_buttons_are_for_that_submission(
     await feed(app, callback_update(CHEN, approve))  # the first notice's 销号, pressed late
     assert "已失效" in texts(request_layer)[-1]
     assert task(session, "1").status == TaskStatus.SUBMITTED
+
+
+async def test_a_reject_reason_typed_after_a_resubmission_is_stale(
+    app, session, clock, ledger, request_layer
+):
+    tid = ledger.id("1")
+    await feed(app, message_update(ZHAO, f"/done {tid} 第一次"))
+    await feed(app, message_update(CHEN, "/pending"))
+    reject = next(b for b in request_layer.sent()[-1].buttons if b.startswith("a:reject:"))
+    await feed(app, callback_update(CHEN, reject))
+    prompt = request_layer.sent()[-1]
+    assert "理由" in prompt.text
+    prompt_id = request_layer.next_message_id  # the id the fake gave the prompt
+    await feed(app, message_update(CHEN, f"/reject {tid} 另一位督办人先退回了"))
+    clock.advance(timedelta(hours=1))
+    await feed(app, message_update(ZHAO, f"/done {tid} 第二次"))
+    await feed(app, message_update(CHEN, "材料不全", reply_to=prompt_id))
+    assert "已失效" in texts(request_layer)[-1]
+    assert task(session, "1").status == TaskStatus.SUBMITTED
