@@ -135,13 +135,18 @@ async def test_a_stale_extension_approval_after_closing_changes_nothing(
     assert session.get(ExtensionRequest, request.id).status == ExtensionStatus.PENDING
 
 
+async def pending_button(app, request_layer, action: str) -> str:
+    """The supervisor's /pending list, and the first ✔/✖ button of that action on it."""
+    await feed(app, message_update(CHEN, "/pending"))
+    return next(b for b in request_layer.sent()[-1].buttons if b.startswith(f"a:{action}:"))
+
+
 async def test_a_verify_button_is_for_the_submission_it_announced(
     app, session, clock, ledger, request_layer
 ):
     tid = ledger.id("1")
     await feed(app, message_update(ZHAO, f"/done {tid} 第一次提交"))
-    await feed(app, message_update(CHEN, "/pending"))
-    first = next(b for b in request_layer.sent()[-1].buttons if b.startswith("a:approve:"))
+    first = await pending_button(app, request_layer, "approve")
     await feed(app, message_update(CHEN, f"/reject {tid} 佐证不足"))
     await feed(app, callback_update(CHEN, first))  # the task is back to 推进中
     assert "已失效" in texts(request_layer)[-1]
@@ -150,8 +155,7 @@ async def test_a_verify_button_is_for_the_submission_it_announced(
     await feed(app, callback_update(CHEN, first))  # a later submission: not what was shown
     assert "已失效" in texts(request_layer)[-1]
     assert task(session, "1").status == TaskStatus.SUBMITTED
-    await feed(app, message_update(CHEN, "/pending"))
-    second = next(b for b in request_layer.sent()[-1].buttons if b.startswith("a:approve:"))
+    second = await pending_button(app, request_layer, "approve")
     await feed(app, callback_update(CHEN, second))
     assert task(session, "1").status == TaskStatus.CLOSED
 
@@ -370,8 +374,7 @@ async def test_a_reject_reason_typed_after_a_resubmission_is_stale(
 ):
     tid = ledger.id("1")
     await feed(app, message_update(ZHAO, f"/done {tid} 第一次"))
-    await feed(app, message_update(CHEN, "/pending"))
-    reject = next(b for b in request_layer.sent()[-1].buttons if b.startswith("a:reject:"))
+    reject = await pending_button(app, request_layer, "reject")
     await feed(app, callback_update(CHEN, reject))
     prompt = request_layer.sent()[-1]
     assert "理由" in prompt.text
