@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot.callbacks import encode_action, encode_page
+from ledger import texts
 from ledger.enums import OfficialRole
 from ledger.i18n import render
 from ledger.models import Official
@@ -49,15 +50,7 @@ def main_keyboard(official: Official) -> ReplyKeyboardMarkup:
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Telegram refuses texts over 4096 characters: split on line breaks where possible."""
-    chunks: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = limit
-        chunks.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    chunks.append(text)
-    return chunks
+    return texts.split_text(text, limit)
 
 
 def task_line(view: TaskView, lang: str, *, with_owner: bool = False) -> str:

@@ -2,18 +2,26 @@
 
 from config.settings import (
     DeliverySettings,
+    DingTalkSettings,
+    EmailSettings,
     PolicySettings,
+    RobotSettings,
     Settings,
     SettingsError,
     TelegramSettings,
+    WeComSettings,
     load_settings,
 )
 
 __all__ = [
     "DeliverySettings",
+    "DingTalkSettings",
+    "EmailSettings",
     "PolicySettings",
+    "RobotSettings",
     "Settings",
     "SettingsError",
     "TelegramSettings",
+    "WeComSettings",
     "load_settings",
 ]

@@ -55,6 +55,20 @@ def check_secret_file(path: Path, setting: str) -> None:
         )
 
 
+def read_secret(value: SecretStr | None, path: Path | None, setting: str) -> str | None:
+    """A secret from its setting, else from its file (e.g. a Docker secret; a file others can
+    read is refused); None when neither is set. `setting` names the file setting in errors."""
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    if path is None:
+        return None
+    check_secret_file(path, setting)
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{setting}: cannot read {path}: {exc.strerror}") from None
+
+
 class TelegramSettings(BaseModel):
     token: SecretStr | None = None
     token_file: Path | None = None
@@ -84,24 +98,11 @@ class TelegramSettings(BaseModel):
         """The token from the setting, else from the token file (e.g. a Docker secret)."""
         if self.token is not None and self.token.get_secret_value():
             return self.token.get_secret_value()
-        if self.token_file is not None:
-            check_secret_file(
-                self.token_file, f"telegram.token_file ({ENV_PREFIX}TELEGRAM__TOKEN_FILE)"
-            )
-            try:
-                text = self.token_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise SettingsError(
-                    f"telegram.token_file ({ENV_PREFIX}TELEGRAM__TOKEN_FILE): cannot read "
-                    f"{self.token_file}: {exc.strerror}"
-                ) from None
-            if not _TOKEN_RE.match(text):
-                raise SettingsError(
-                    f"telegram.token_file ({ENV_PREFIX}TELEGRAM__TOKEN_FILE): the file does not "
-                    "hold a bot token"
-                )
-            return text
-        return None
+        setting = f"telegram.token_file ({ENV_PREFIX}TELEGRAM__TOKEN_FILE)"
+        text = read_secret(None, self.token_file, setting)
+        if text is not None and not _TOKEN_RE.match(text):
+            raise SettingsError(f"{setting}: the file does not hold a bot token")
+        return text
 
 
 class DeliverySettings(BaseModel):
@@ -114,6 +115,104 @@ class DeliverySettings(BaseModel):
     retry_cap_seconds: float = Field(default=300.0, gt=0)
     give_up_hours: float = Field(default=24.0, gt=0)
     heartbeat_seconds: float = Field(default=2.0, gt=0)
+    # which of a person's reachable contacts a notice goes to, first to last
+    channel_order: str = "telegram,wecom,dingtalk,email"
+
+    @field_validator("channel_order")
+    @classmethod
+    def _order(cls, value: str) -> str:
+        known = {"telegram", "wecom", "dingtalk", "email"}
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        wrong = [n for n in names if n not in known]
+        if wrong or not names:
+            raise ValueError(
+                f"unknown channel {', '.join(wrong) or '(empty)'}; use a comma-separated list "
+                "of telegram, wecom, dingtalk, email"
+            )
+        return ",".join(names)
+
+    def channels(self) -> list[str]:
+        return self.channel_order.split(",")
+
+
+class WeComSettings(BaseModel):
+    """企业微信 (or 政务微信 on its own host) self-built app: application messages."""
+
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    # per member WeCom drops silently past 30/min and 1000/h: 3.7 s apart stays below both
+    member_interval: float = Field(default=3.7, ge=0)
+    timeout: float = Field(default=10.0, gt=0)
+
+    def resolved_secret(self) -> str | None:
+        return read_secret(
+            self.secret, self.secret_file, f"wecom.secret_file ({ENV_PREFIX}WECOM__SECRET_FILE)"
+        )
+
+
+class DingTalkSettings(BaseModel):
+    """钉钉 internal app: work notifications (工作通知)."""
+
+    app_key: str = ""
+    app_secret: SecretStr | None = None
+    app_secret_file: Path | None = None
+    agent_id: int = 0
+    api_base_url: str = "https://oapi.dingtalk.com"
+    member_interval: float = Field(default=1.0, ge=0)
+    quota_backoff_seconds: float = Field(default=600.0, gt=0)
+    timeout: float = Field(default=10.0, gt=0)
+
+    def resolved_secret(self) -> str | None:
+        return read_secret(
+            self.app_secret,
+            self.app_secret_file,
+            f"dingtalk.app_secret_file ({ENV_PREFIX}DINGTALK__APP_SECRET_FILE)",
+        )
+
+
+class EmailSettings(BaseModel):
+    """The office's own mail relay (SMTP submission)."""
+
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    username: str = ""
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    from_: str = Field(default="", alias="from")
+    security: str = "starttls"
+    ca_file: Path | None = None  # the relay's CA (an internal one), else the system's
+    timeout: float = Field(default=20.0, gt=0)
+    interval: float = Field(default=0.0, ge=0)
+
+    model_config = {"populate_by_name": True}
+
+    @field_validator("security")
+    @classmethod
+    def _security(cls, value: str) -> str:
+        if value not in ("starttls", "ssl", "none"):
+            raise ValueError("expected starttls, ssl or none")
+        return value
+
+    def resolved_password(self) -> str | None:
+        return read_secret(
+            self.password,
+            self.password_file,
+            f"email.password_file ({ENV_PREFIX}EMAIL__PASSWORD_FILE)",
+        )
+
+
+class RobotSettings(BaseModel):
+    """Group robots (WeCom 群机器人, DingTalk custom robot, Feishu custom bot)."""
+
+    # 20 a minute per robot (DingTalk mutes for 10 minutes past it): 3.15 s apart is 19/min
+    wecom_interval: float = Field(default=3.15, ge=0)
+    dingtalk_interval: float = Field(default=3.15, ge=0)
+    # Feishu: 100 a minute and 5 a second: 0.63 s apart is 95/min
+    feishu_interval: float = Field(default=0.63, ge=0)
+    timeout: float = Field(default=10.0, gt=0)
 
 
 # [telegram] names of [delivery] settings from before the delivery worker had its own section;
@@ -178,6 +277,12 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    wecom: WeComSettings = Field(default_factory=WeComSettings)
+    dingtalk: DingTalkSettings = Field(default_factory=DingTalkSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    robots: RobotSettings = Field(default_factory=RobotSettings)
+    # the page every notice links to (the web's action page); '' sends no link
+    link_base_url: str = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -261,7 +366,9 @@ def _unknown_variables() -> list[str]:
             and not (
                 isinstance(section, type)
                 and issubclass(section, BaseModel)
-                and parts[1] in section.model_fields
+                and parts[1]
+                in {name for name, f in section.model_fields.items()}
+                | {f.alias for f in section.model_fields.values() if f.alias}
                 and len(parts) == 2
             )
         ):

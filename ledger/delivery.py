@@ -10,7 +10,7 @@ drives senders is `ledger.worker`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -18,9 +18,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from config import Settings
+from ledger.contacts import PERSON_CHANNELS, Routing, assign, refuse, route_of
 from ledger.context import Actor, WorkContext
-from ledger.enums import OPEN_STATUSES, Channel, OutboxStatus, TaskStatus, Via
-from ledger.models import DeliveryWorker, Official, Outbox, Task
+from ledger.enums import OPEN_STATUSES, ROBOT_CHANNELS, Channel, OutboxStatus, TaskStatus, Via
+from ledger.models import Contact, DeliveryWorker, GroupSubscription, Official, Outbox, Task
 from ledger.notices import Notice, enrich, render_digest, render_notice, task_params
 from ledger.officials import mark_unreachable
 from ledger.outbox import claim_siblings, notify, record_sent, supervisors_of
@@ -62,10 +63,15 @@ class Transient(DeliveryFailure):
 
 @dataclass(frozen=True)
 class Address:
-    """Where a notice goes on one channel; `private` is one person (paced per address)."""
+    """Where a notice goes on one channel: a Telegram chat, a userid, a mail address, a robot's
+    webhook. `private` addresses (a person, a robot) are paced one part per `pace_seconds`;
+    `chat_id` is the Telegram chat (or the group's row) a reply to it is matched by; `secret`
+    is a robot's signing secret (never logged)."""
 
     value: str
     private: bool = True
+    chat_id: int | None = None
+    secret: str = field(default="", repr=False)
 
 
 class Sender(Protocol):
@@ -99,10 +105,20 @@ def address_of(session: Session, row: Outbox) -> Address | None:
     """The row's address on its channel, or None while its person cannot be reached there."""
     recipient = session.get(Official, row.recipient_id) if row.recipient_id else None
     if recipient is None:
-        return Address(str(row.chat_id), private=False) if row.chat_id is not None else None
-    if recipient.chat_id is None or not recipient.reachable:
+        if row.chat_id is None:
+            return None
+        group = session.get(GroupSubscription, row.chat_id)
+        if group is not None and group.channel in ROBOT_CHANNELS:
+            return Address(group.webhook, private=True, chat_id=row.chat_id, secret=group.secret)
+        return Address(str(row.chat_id), private=False, chat_id=row.chat_id)
+    if row.channel == Channel.TELEGRAM:
+        if recipient.chat_id is None or not recipient.reachable:
+            return None
+        return Address(str(recipient.chat_id), private=True, chat_id=recipient.chat_id)
+    contact = session.get(Contact, (recipient.id, row.channel))
+    if contact is None or not contact.reachable:
         return None
-    return Address(str(recipient.chat_id), private=True)
+    return Address(contact.address, private=True)
 
 
 def stale_reason(task: Task | None, row: Outbox) -> str:
@@ -186,7 +202,7 @@ def prepare(
     return Delivery(
         row_ids=[r.id for r in batch if r.id is not None],
         address=address,
-        notice=notice,
+        notice=replace(notice, task_id=row.task_id if len(batch) == 1 else None, ref=str(row.id)),
         lang=lang,
         parts_sent=min(r.parts_sent for r in batch),
         kind=row.kind,
@@ -253,7 +269,7 @@ def mark_sent(
     """Sent: one short transaction right after the channel accepted the last part. A digest's
     rows point to one task-less marker that a reply to the digest can find."""
     digest = len(delivery.row_ids) > 1
-    chat_id = int(delivery.address.value)
+    chat_id = delivery.address.chat_id
     task_ids: list[int] = []
     for row in _rows(session, delivery.row_ids):
         row.status = OutboxStatus.SENT
@@ -262,7 +278,8 @@ def mark_sent(
         row.parts_sent = parts
         row.failing_since = None
         row.claimed_by, row.claimed_until = "", None
-        row.chat_id, row.sent_at = chat_id, now
+        row.chat_id = chat_id if chat_id is not None else row.chat_id
+        row.sent_at = now
         if digest:
             row.params = {**row.params, "digest_message_id": message_id}
         else:
@@ -270,7 +287,7 @@ def mark_sent(
         if row.task_id is not None:
             task_ids.append(row.task_id)
         session.add(row)
-    if digest:
+    if digest and chat_id is not None:
         record_sent(
             session,
             kind="digest",
@@ -297,21 +314,36 @@ def mark_refused(
 
 
 def mark_blocked(
-    session: Session, ids: Sequence[int], reason: str, *, now: datetime, settings: Settings
+    session: Session,
+    ids: Sequence[int],
+    reason: str,
+    *,
+    now: datetime,
+    settings: Settings,
+    running: Sequence[Channel] = PERSON_CHANNELS,
 ) -> None:
-    """The person cannot be reached: they become unreachable, their notices wait (pending)
-    until they are back (`officials.returned`), and the supervisor hears of the item."""
+    """The channel refused the person's contact: it becomes unreachable and their notices move
+    to the next channel they can be reached on (of those `running`). Only when none is left do
+    they wait (pending) until the person is back, and the supervisor hears of the item."""
     ctx = WorkContext(session=session, now=now, actor=Actor(via=Via.SCHEDULER), settings=settings)
+    routing = Routing.of(settings.delivery.channels(), running)
     for row in _attempted(session, ids, reason):
         official = session.get(Official, row.recipient_id) if row.recipient_id else None
-        if official is not None:
-            mark_unreachable(ctx, official, reason)
-        else:  # a group chat that removed the bot: nobody to wait for
+        if official is None:  # a group chat that removed the bot: nobody to wait for
             row.status = OutboxStatus.FAILED
+        else:
+            assert official.id is not None
+            refuse(ctx, official, Channel(row.channel), reason)
+            session.flush()
+            if route_of(session, official, routing) is not None:
+                continue  # another channel reaches them: `assign` moves the notice there
+            mark_unreachable(ctx, official, reason)
         tell_supervisor(
             session, row, "notice.escalation.unreachable", reason, now=now, settings=settings
         )
     session.commit()
+    people = {r.recipient_id for r in _rows(session, ids) if r.recipient_id is not None}
+    assign(session, routing, people)
 
 
 def retry_later(

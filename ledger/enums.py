@@ -73,3 +73,13 @@ class OutboxStatus(StrEnum):
 
 class Channel(StrEnum):
     TELEGRAM = "telegram"
+    WECOM = "wecom"  # 企业微信 / 政务微信 application message to a userid
+    DINGTALK = "dingtalk"  # 钉钉 work notification to a userid
+    EMAIL = "email"
+    MOBILE = "mobile"  # a 手机号: robots @-mention by it; nothing is sent to it alone
+    WECOM_ROBOT = "wecom_robot"  # group robots: one group chat each
+    DINGTALK_ROBOT = "dingtalk_robot"
+    FEISHU_ROBOT = "feishu_robot"
+
+
+ROBOT_CHANNELS = (Channel.WECOM_ROBOT, Channel.DINGTALK_ROBOT, Channel.FEISHU_ROBOT)

@@ -134,6 +134,27 @@ class Official(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class Contact(SQLModel, table=True):
+    """One of a person's addresses on a channel other than Telegram (a WeCom or DingTalk
+    userid, a mail address, a mobile number). A contact the channel refused is unreachable
+    until it is set again; Telegram's is the official's own chat_id/reachable."""
+
+    official_id: int = Field(foreign_key="official.id", primary_key=True)
+    channel: Channel = _enum(primary_key=True)
+    address: str = Field(max_length=200)
+    reachable: bool = True
+    refused_reason: str = ""
+    updated_at: datetime = _ts()
+
+
+class ChannelPreference(SQLModel, table=True):
+    """`officials set NAME --prefer CHANNEL`: this person's first channel, before the order."""
+
+    __tablename__ = "channel_preference"
+    official_id: int = Field(foreign_key="official.id", primary_key=True)
+    channel: Channel = _enum()
+
+
 class TaskPerson(SQLModel, table=True):
     """Who is owner (责任人), leader (责任领导) or supervisor (督办人) of a task, in sheet order."""
 
@@ -295,7 +316,24 @@ class GroupSubscription(SQLModel, table=True):
     """A group chat (e.g. the 领导小组's) that receives the weekly digest and the red list."""
 
     __tablename__ = "group_subscription"
+    __table_args__ = (
+        sa.Index(
+            "ux_group_subscription_name",
+            "name",
+            unique=True,
+            sqlite_where=sa.text("name <> ''"),
+            postgresql_where=sa.text("name <> ''"),
+        ),
+    )
+    # a Telegram group's chat id; a robot's group (`ledgerbot groups add`) gets a number of its
+    # own below every Telegram id (`ledger.groups.ROBOT_CHAT_IDS`), so outbox rows find it alike
     chat_id: int = Field(sa_type=sa.BigInteger, primary_key=True)
     title: str = ""
     subscribed_by_id: int | None = Field(default=None, foreign_key="official.id")
     created_at: datetime = _ts()
+    name: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
+    channel: Channel = _enum(
+        default=Channel.TELEGRAM, sa_column_kwargs={"server_default": "telegram"}
+    )
+    webhook: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    secret: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})

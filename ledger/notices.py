@@ -25,6 +25,10 @@ class Button:
 class Notice:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
+    # set by `delivery.prepare`: the task it is about (for the action link) and the outbox row
+    # it came from (an email's Message-ID; the same on a retry)
+    task_id: int | None = None
+    ref: str = ""
 
 
 TASK_BUTTONS = [

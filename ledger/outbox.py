@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from ledger.clock import as_utc
-from ledger.enums import Channel, Duty, OfficialRole, OutboxStatus
-from ledger.models import Official, Outbox, TaskPerson
+from ledger.enums import ROBOT_CHANNELS, Channel, Duty, OfficialRole, OutboxStatus
+from ledger.models import Contact, GroupSubscription, Official, Outbox, TaskPerson
 
 
 def after_quiet_hours(now: datetime, zone: ZoneInfo, window: tuple[time, time] | None) -> datetime:
@@ -230,17 +230,33 @@ def claim_due(
     session: Session, *, worker: str, now: datetime, limit: int, lease: float, channel: Channel
 ) -> list[int]:
     """Claim the next due rows whose recipient can be reached on `channel`, oldest first."""
-    reachable = select(Official.id).where(
-        col(Official.chat_id).is_not(None), col(Official.reachable).is_(True)
+    reachable = (
+        select(Official.id).where(
+            col(Official.chat_id).is_not(None), col(Official.reachable).is_(True)
+        )
+        if channel == Channel.TELEGRAM
+        else select(Contact.official_id).where(
+            col(Contact.channel) == channel, col(Contact.reachable).is_(True)
+        )
+    )
+    # a group's notices go by the group's own channel (a Telegram group or a robot)
+    robots = select(GroupSubscription.chat_id).where(
+        col(GroupSubscription.channel).in_(ROBOT_CHANNELS)
+    )
+    groups_here = (
+        col(Outbox.chat_id).in_(
+            select(GroupSubscription.chat_id).where(col(GroupSubscription.channel) == channel)
+        )
+        if channel in ROBOT_CHANNELS
+        else col(Outbox.chat_id).not_in(robots) & (col(Outbox.channel) == channel)
     )
     candidates = (
         select(col(Outbox.id))
         .where(
             _claimable(now),
-            col(Outbox.channel) == channel,
             col(Outbox.not_before) <= now,
-            col(Outbox.recipient_id).in_(reachable)
-            | (col(Outbox.recipient_id).is_(None) & col(Outbox.chat_id).is_not(None)),
+            ((col(Outbox.channel) == channel) & col(Outbox.recipient_id).in_(reachable))
+            | (col(Outbox.recipient_id).is_(None) & col(Outbox.chat_id).is_not(None) & groups_here),
         )
         .order_by(col(Outbox.not_before), col(Outbox.id))
         .limit(limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from ledger.enums import Light, TaskStatus
@@ -42,3 +43,36 @@ def deadline_text(task: Task, lang: str = "zh") -> str:
 def task_label(task: Task) -> str:
     """Every message names a task as #ID and title: the id every command takes."""
     return f"#{task.id} {task.title}"
+
+
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def split_text(text: str, limit: int, size: Callable[[str], int] = len) -> list[str]:
+    """Parts of at most `limit` (as `size` measures: characters, or UTF-8 bytes for channels
+    that count bytes), cut at line breaks where possible, else inside a line."""
+    chunks: list[str] = []
+    while size(text) > limit:
+        fits = _longest_prefix(text, limit, size)
+        cut = text.rfind("\n", 0, fits)
+        if cut <= 0:
+            cut = fits
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    chunks.append(text)
+    return chunks
+
+
+def _longest_prefix(text: str, limit: int, size: Callable[[str], int]) -> int:
+    """The most characters of `text` whose size is within `limit` (at least one)."""
+    if size is len:
+        return max(limit, 1)
+    low, high = 1, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if size(text[:mid]) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    return low

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from config import Settings
-from ledger import delivery
+from ledger import contacts, delivery
 from ledger.clock import Clock
 from ledger.delivery import (
     Delivery,
@@ -67,6 +67,7 @@ class Worker:
         self.settings = settings
         self.clock = clock
         self.senders: dict[Channel, Sender] = {s.channel: s for s in senders}
+        self.routing = contacts.Routing.of(settings.delivery.channels(), self.senders)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.stats = DeliveryStats()
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests need not wait
@@ -133,6 +134,7 @@ class Worker:
         lanes: dict[tuple[Channel, Any], list[int]] = defaultdict(list)
         claimed: list[int] = []
         with self.session() as session:
+            contacts.assign(session, self.routing)
             for channel in self.senders:
                 ids = claim_due(
                     session,
@@ -219,7 +221,14 @@ class Worker:
             return
         with self.session() as session:
             if isinstance(failure, Unreachable):
-                delivery.mark_blocked(session, ids, reason, now=now, settings=self.settings)
+                delivery.mark_blocked(
+                    session,
+                    ids,
+                    reason,
+                    now=now,
+                    settings=self.settings,
+                    running=list(self.senders),
+                )
                 self.stats.failed += 1
             elif isinstance(failure, Refused):
                 delivery.mark_refused(session, ids, reason, now=now, settings=self.settings)

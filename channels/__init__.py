@@ -1,0 +1,1 @@
+"""Senders for the channels offices use in mainland China (WeCom, DingTalk, email, group robots)."""

@@ -1,0 +1,133 @@
+"""What every HTTP channel shares: one httpx client, a cached access token, the platforms'
+answers turned into the worker's four failures, and a notice as title, body and link."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from config import Settings
+from ledger.delivery import RateLimited, Transient
+from ledger.i18n import register
+from ledger.notices import Notice
+
+register(
+    "zh",
+    {
+        "channel.open_page": "点击查看并办理：报进展、交佐证、申请销号或延期",
+        "channel.button": "去办理",
+        "channel.continued": "（续 {index}/{total}）",
+    },
+)
+register(
+    "en",
+    {
+        "channel.open_page": "Open to act: report progress, upload evidence, submit or extend",
+        "channel.button": "Open",
+        "channel.continued": "(continued {index}/{total})",
+    },
+)
+
+
+def action_link(settings: Settings, notice: Notice) -> str:
+    """The web action page a notice links to (these channels take no replies in our process).
+    The one place the link is made; it becomes the web's own link function when that lands."""
+    base = settings.link_base_url.rstrip("/")
+    if not base:
+        return ""
+    return f"{base}/tasks/{notice.task_id}" if notice.task_id is not None else f"{base}/mine"
+
+
+@dataclass(frozen=True)
+class Card:
+    """A notice as these channels show it: a title (its first line), the rest, the link."""
+
+    title: str
+    body: str
+    link: str
+
+
+def card(settings: Settings, notice: Notice) -> Card:
+    title, _, body = notice.text.strip().partition("\n")
+    return Card(title=title.strip(), body=body.strip(), link=action_link(settings, notice))
+
+
+def message_number(text: str) -> int:
+    """An int id (what the worker stores) for a channel's string message id."""
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def hide(text: str, *secrets: str) -> str:
+    """An error as stored and logged: any secret (token, key, webhook) cut out."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class TokenCache:
+    """An access token fetched once and reused until it expires (or the platform says it has:
+    `invalidate`); concurrent sends wait for one fetch."""
+
+    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]], margin: float = 300):
+        self._fetch = fetch
+        self._margin = margin
+        self._token = ""
+        self._until = 0.0
+        self._lock = asyncio.Lock()
+        self.fetches = 0
+
+    async def get(self) -> str:
+        async with self._lock:
+            if not self._token or time.monotonic() >= self._until:
+                token, lifetime = await self._fetch()
+                self.fetches += 1
+                self._token = token
+                self._until = time.monotonic() + max(lifetime - self._margin, lifetime / 2)
+            return self._token
+
+    def invalidate(self, token: str) -> None:
+        if self._token == token:
+            self._token = ""
+
+
+async def call(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    secrets: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """One API call answered with JSON; network trouble, timeouts and 5xx are Transient, an
+    HTTP 429 is RateLimited. The platform's own errcode is the caller's to read."""
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise Transient(hide(f"{type(exc).__name__}: {exc}", *secrets)) from None
+    if response.status_code == 429:
+        retry = float(response.headers.get("Retry-After", "60") or 60)
+        raise RateLimited(retry, f"HTTP 429 from {response.url.host}")
+    if response.status_code >= 500:
+        raise Transient(f"HTTP {response.status_code} from {response.url.host}")
+    try:
+        data = response.json()
+    except ValueError:
+        raise Transient(f"HTTP {response.status_code}: not JSON from {response.url.host}") from None
+    if not isinstance(data, dict):
+        raise Transient(f"unexpected answer from {response.url.host}")
+    return data
+
+
+def failure_text(data: dict[str, Any], code_key: str = "errcode", msg_key: str = "errmsg") -> str:
+    return f"errcode {data.get(code_key)}: {str(data.get(msg_key, ''))[:200]}"
+
+
+def client(timeout: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), trust_env=False)

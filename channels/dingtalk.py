@@ -1,0 +1,138 @@
+"""钉钉 work notifications (工作通知) to one official's userid, as an `action_card` whose button
+opens the action page.
+
+The access token (`gettoken?appkey&appsecret`, 7200 s) is cached and renewed when refused.
+`asyncsend_v2` only queues the message: `getsendresult` then says whether the userid was
+invalid or the user is out of quota. DingTalk shows the same content to a user once a day,
+so every card carries its date (a reminder repeated tomorrow still arrives; the same card
+sent again the same day after a crash is shown once). Quota errors (the app's daily
+limit per user or the API's rate) back off and retry later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from channels.common import TokenCache, call, card, client, failure_text, hide
+from config import Settings
+from ledger.clock import Clock
+from ledger.delivery import Address, RateLimited, Refused, Transient, Unreachable
+from ledger.enums import Channel
+from ledger.i18n import render
+from ledger.notices import Notice
+from ledger.texts import split_text, utf8_size
+
+TOKEN_ERRORS = {40014, 42001, 88}
+RATE_ERRORS = {90018, 90002, 88000}  # API calls too frequent
+QUOTA_ERRORS = {143105, 143106, 143103}  # daily push quota per user / per app reached
+UNKNOWN_USER = {33012, 60121, 40103}
+MARKDOWN_BYTES = 4000
+
+
+@dataclass(frozen=True)
+class ActionCard:
+    title: str
+    markdown: str
+    url: str
+
+
+class DingTalkSender:
+    channel = Channel.DINGTALK
+
+    def __init__(
+        self, settings: Settings, clock: Clock, http: httpx.AsyncClient | None = None
+    ) -> None:
+        self.settings = settings
+        self.cfg = settings.dingtalk
+        self.clock = clock
+        self.secret = self.cfg.resolved_secret() or ""
+        self.http = http or client(self.cfg.timeout)
+        self.base = self.cfg.api_base_url.rstrip("/")
+        self.pace_seconds = self.cfg.member_interval
+        self.tokens = TokenCache(self._fetch_token)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        data = await call(
+            self.http,
+            "GET",
+            f"{self.base}/gettoken",
+            params={"appkey": self.cfg.app_key, "appsecret": self.secret},
+            secrets=(self.secret,),
+        )
+        if data.get("errcode", 0) != 0 or not data.get("access_token"):
+            raise Transient("DingTalk gettoken " + failure_text(data))
+        return str(data["access_token"]), float(data.get("expires_in", 7200))
+
+    def render(self, notice: Notice, lang: str) -> Sequence[ActionCard]:
+        shown = card(self.settings, notice)
+        stamp = self.clock.now().astimezone(self.settings.zone).strftime("%Y-%m-%d")
+        pieces = split_text(shown.body or shown.title, MARKDOWN_BYTES, utf8_size)
+        parts = []
+        for index, piece in enumerate(pieces, 1):
+            more = (
+                f"\n\n{render('channel.continued', lang, index=index, total=len(pieces))}"
+                if len(pieces) > 1
+                else ""
+            )
+            text = f"### {shown.title}\n\n{piece}{more}\n\n> {stamp}"
+            parts.append(ActionCard(shown.title[:60], text, shown.link))
+        return parts
+
+    async def send(self, address: Address, part: ActionCard) -> int:
+        action: dict[str, str] = {"title": part.title, "markdown": part.markdown}
+        if part.url:
+            action |= {"single_title": render("channel.button", "zh"), "single_url": part.url}
+        else:
+            action |= {"single_title": part.title, "single_url": self.base}
+        body = {
+            "agent_id": self.cfg.agent_id,
+            "userid_list": address.value,
+            "msg": {"msgtype": "action_card", "action_card": action},
+        }
+        data = await self._api("topapi/message/corpconversation/asyncsend_v2", body)
+        task_id = int(data.get("task_id", 0))
+        result = await self._api(
+            "topapi/message/corpconversation/getsendresult",
+            {"agent_id": self.cfg.agent_id, "task_id": task_id},
+        )
+        outcome = result.get("send_result") or {}
+        if address.value in (outcome.get("invalid_user_id_list") or []):
+            raise Unreachable(f"DingTalk userid {address.value} unknown")
+        if address.value in (outcome.get("forbidden_list") or []) or address.value in (
+            outcome.get("failed_user_id_list") or []
+        ):
+            raise RateLimited(self.cfg.quota_backoff_seconds, "DingTalk: user's quota reached")
+        return task_id
+
+    async def _api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        for _ in range(2):
+            token = await self.tokens.get()
+            data = await call(
+                self.http,
+                "POST",
+                f"{self.base}/{path}",
+                params={"access_token": token},
+                json=body,
+                secrets=(token, self.secret),
+            )
+            code = int(str(data.get("errcode", 0)))
+            if code in TOKEN_ERRORS:
+                self.tokens.invalidate(token)
+                continue
+            reason = "DingTalk " + hide(failure_text(data), token)
+            if code in RATE_ERRORS:
+                raise RateLimited(2.0, reason)
+            if code in QUOTA_ERRORS:
+                raise RateLimited(self.cfg.quota_backoff_seconds, reason)
+            if code in UNKNOWN_USER:
+                raise Unreachable(reason)
+            if code == -1:
+                raise Transient(reason)
+            if code != 0:
+                raise Refused(reason)
+            return data
+        raise Transient("DingTalk token refused twice")

@@ -1,0 +1,125 @@
+"""企业微信 (and 政务微信, its private deployment with the same API on its own host): application
+messages to one official's userid, as a `textcard` linking to the action page.
+
+The access token (`gettoken`, 7200 s) is cached and fetched again when WeCom says it is invalid
+or expired (errcodes 40014, 42001). `enable_duplicate_check` makes WeCom drop the same card to
+the same person within `duplicate_check_interval`: a send repeated after a crash is not shown
+twice. WeCom drops messages past 30 a minute and 1000 an hour per member *silently*, so the
+worker paces each userid `wecom.member_interval` apart (3.7 s: 973 an hour, 16 a minute).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from channels.common import TokenCache, call, card, client, failure_text, hide, message_number
+from config import Settings
+from ledger.delivery import Address, RateLimited, Refused, Transient, Unreachable
+from ledger.enums import Channel
+from ledger.i18n import render
+from ledger.notices import Notice
+from ledger.texts import split_text, utf8_size
+
+TOKEN_ERRORS = {40014, 42001}  # invalid / expired access token: fetch a new one and retry
+UNKNOWN_USER = {60111, 81013, 40003}  # userid not found / all recipients invalid
+RATE_ERRORS = {45009, 45033, 45047}  # API frequency, concurrent calls, per-member quota
+NOT_ALLOWED = {60020, 48002, 301002}  # untrusted IP, API forbidden, no visibility of user
+TITLE_BYTES, DESCRIPTION_BYTES = 128, 512  # textcard limits
+
+
+@dataclass(frozen=True)
+class TextCard:
+    title: str
+    description: str
+    url: str
+
+
+class WeComSender:
+    channel = Channel.WECOM
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self.cfg = settings.wecom
+        self.secret = self.cfg.resolved_secret() or ""
+        self.http = http or client(self.cfg.timeout)
+        self.base = self.cfg.api_base_url.rstrip("/")
+        self.pace_seconds = self.cfg.member_interval
+        self.tokens = TokenCache(self._fetch_token)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        data = await call(
+            self.http,
+            "GET",
+            f"{self.base}/cgi-bin/gettoken",
+            params={"corpid": self.cfg.corp_id, "corpsecret": self.secret},
+            secrets=(self.secret,),
+        )
+        if data.get("errcode", 0) != 0 or not data.get("access_token"):
+            # a wrong corp id or secret: the operator must fix it; retried meanwhile
+            raise Transient("WeCom gettoken " + failure_text(data))
+        return str(data["access_token"]), float(data.get("expires_in", 7200))
+
+    def render(self, notice: Notice, lang: str) -> Sequence[TextCard]:
+        """One card per 512 bytes of description; the title is the notice's first line."""
+        shown = card(self.settings, notice)
+        title = split_text(shown.title, TITLE_BYTES, utf8_size)[0]
+        link = shown.link or self.base
+        body = f"{shown.body}\n{render('channel.open_page', lang)}" if shown.link else shown.body
+        pieces = split_text(body or shown.title, DESCRIPTION_BYTES - 40, utf8_size)
+        if len(pieces) == 1:
+            return [TextCard(title, pieces[0], link)]
+        return [
+            TextCard(
+                title,
+                f"{p}\n{render('channel.continued', lang, index=i, total=len(pieces))}",
+                link,
+            )
+            for i, p in enumerate(pieces, 1)
+        ]
+
+    async def send(self, address: Address, part: TextCard) -> int:
+        body = {
+            "touser": address.value,
+            "msgtype": "textcard",
+            "agentid": self.cfg.agent_id,
+            "textcard": {
+                "title": part.title,
+                "description": part.description,
+                "url": part.url,
+                "btntxt": render("channel.button", "zh"),
+            },
+            "enable_duplicate_check": 1,
+            "duplicate_check_interval": 1800,
+        }
+        for _ in range(2):  # a second time with a fresh token if the first was refused
+            token = await self.tokens.get()
+            data = await call(
+                self.http,
+                "POST",
+                f"{self.base}/cgi-bin/message/send",
+                params={"access_token": token},
+                json=body,
+                secrets=(token, self.secret),
+            )
+            code = int(data.get("errcode", 0))
+            if code in TOKEN_ERRORS:
+                self.tokens.invalidate(token)
+                continue
+            break
+        else:
+            raise Transient("WeCom token refused twice: " + failure_text(data))
+        reason = "WeCom " + hide(failure_text(data), token)
+        if code in RATE_ERRORS:
+            raise RateLimited(60.0, reason)
+        if code in UNKNOWN_USER or (code == 0 and data.get("invaliduser")):
+            raise Unreachable(f"WeCom userid {address.value} unknown ({reason})")
+        if code in NOT_ALLOWED:
+            raise Transient(reason)  # the app's set-up (trusted IP, visibility): fix and it goes
+        if code == -1:
+            raise Transient(reason)  # "system busy"
+        if code != 0:
+            raise Refused(reason)
+        return message_number(str(data.get("msgid", "")))
