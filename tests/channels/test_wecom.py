@@ -1,0 +1,159 @@
+"""WeCom application messages through the delivery worker, against the fake WeCom API."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from itertools import pairwise
+
+import pytest
+from sqlmodel import Session
+
+from channels.wecom import WeComSender
+from ledger.enums import Channel, OutboxStatus
+from ledger.models import Contact
+from tests.channels.conftest import (
+    drain_all,
+    give_contacts,
+    make_worker,
+    official,
+    outbox,
+    queue_nudges,
+)
+from tests.support.fake_sender import Crashed
+
+pytestmark = pytest.mark.usefixtures("ledger")
+
+
+@pytest.fixture
+def sender(channel_settings):
+    return WeComSender(channel_settings)
+
+
+async def test_a_notice_arrives_as_a_textcard_with_the_action_link(
+    engine, channel_settings, clock, vclock, wecom, sender, ledger
+):
+    give_contacts(engine, channel_settings, clock, Channel.WECOM)
+    queue_nudges(engine, clock, ledger, names=("赵磊", "孙丽"))
+    worker = make_worker(engine, channel_settings, clock, vclock, [sender])
+    await drain_all(worker, engine)
+    assert [r.status for r in outbox(engine)] == [OutboxStatus.SENT] * 2
+    assert [r.channel for r in outbox(engine)] == [Channel.WECOM] * 2
+    cards = {s.user: s.card for s in wecom.shown}
+    assert set(cards) == {"zhaolei", "sunli"}
+    card = cards["zhaolei"]
+    task_id = ledger.id("1")
+    assert card["title"].startswith(f"#{task_id} ") or f"#{task_id}" in card["title"]
+    assert "【催办】陈静（1） 提醒您尽快推进并报告进展" in card["description"]
+    assert card["url"] == f"https://zg.example.gov.cn/tasks/{task_id}"
+    assert card["btntxt"] == "去办理"
+    sends = [r for r in wecom.requests if r.path == "/cgi-bin/message/send"]
+    assert all(r.body["enable_duplicate_check"] == 1 for r in sends)
+    assert wecom.token_fetches == 1  # one token for both
+
+
+async def test_an_expired_token_is_renewed_and_the_notice_sent_once(
+    engine, channel_settings, clock, vclock, wecom, sender, ledger
+):
+    give_contacts(engine, channel_settings, clock, Channel.WECOM)
+    worker = make_worker(engine, channel_settings, clock, vclock, [sender])
+    queue_nudges(engine, clock, ledger)
+    await drain_all(worker, engine)
+    wecom.expire_tokens()  # 42001 on the next send
+    await vclock.sleep(1801)  # past WeCom's duplicate check: the same card shows again
+    queue_nudges(engine, clock, ledger)
+    await drain_all(worker, engine)
+    answers = [r.query["access_token"] for r in wecom.requests if r.path.endswith("send")]
+    assert len(answers) == 3  # the second notice: refused with 42001, then sent
+    assert wecom.token_fetches == 2
+    assert len(wecom.shown) == 2 and [r.status for r in outbox(engine)] == [OutboxStatus.SENT] * 2
+
+
+async def test_one_member_is_paced_below_wecoms_silent_drop(
+    engine, channel_settings, clock, vclock, wecom, ledger
+):
+    """40 notices to one member: WeCom would silently drop past 30 a minute; paced, all show."""
+    give_contacts(engine, channel_settings, clock, Channel.WECOM)
+    queue_nudges(engine, clock, ledger, per_person=40)
+    worker = make_worker(engine, channel_settings, clock, vclock, [WeComSender(channel_settings)])
+    await drain_all(worker, engine)
+    assert len(wecom.shown) == 40 and wecom.dropped == []
+    times = [s.at for s in wecom.shown]
+    assert min(b - a for a, b in pairwise(times)) >= 3.6
+
+
+async def test_unpaced_the_fake_drops_silently(
+    engine, channel_settings, clock, vclock, wecom, ledger
+):
+    """The fake's limit is real: with no pacing, WeCom's 'ok' hides ten lost notices."""
+    give_contacts(engine, channel_settings, clock, Channel.WECOM)
+    queue_nudges(engine, clock, ledger, per_person=40)
+    unpaced = channel_settings.model_copy(
+        update={"wecom": channel_settings.wecom.model_copy(update={"member_interval": 0})}
+    )
+    worker = make_worker(engine, unpaced, clock, vclock, [WeComSender(unpaced)])
+    await drain_all(worker, engine)
+    assert len(wecom.shown) == 30 and len(wecom.dropped) == 10
+
+
+async def test_an_unknown_userid_is_marked_unreachable_and_the_supervisor_told(
+    engine, channel_settings, clock, vclock, wecom, sender, ledger
+):
+    give_contacts(engine, channel_settings, clock, Channel.WECOM, names=("赵磊",))
+    with Session(engine) as session:
+        chen = official(session, "陈静")  # the supervisor: reached on WeCom too
+    give_contacts(
+        engine, channel_settings, clock, Channel.WECOM, names=("陈静",), value=lambda n: "chenjing"
+    )
+    wecom.users.add("chenjing")
+    wecom.users.discard("zhaolei")
+    queue_nudges(engine, clock, ledger)
+    worker = make_worker(engine, channel_settings, clock, vclock, [sender])
+    await worker.drain()
+    await worker.drain()
+    with Session(engine) as session:
+        contact = session.get(Contact, (official(session, "赵磊").id, Channel.WECOM))
+        assert contact.reachable is False and "81013" in contact.refused_reason
+    assert [r.status for r in outbox(engine)] == [OutboxStatus.PENDING]  # waits for a contact
+    told = [s for s in wecom.shown if s.user == "chenjing"]
+    assert len(told) == 1 and "赵磊" in told[0].card["description"]
+    assert chen.id is not None
+
+
+async def test_a_crash_mid_send_repeats_at_most_that_card_and_wecom_shows_it_once(
+    engine, channel_settings, clock, vclock, wecom, ledger
+):
+    """The process dies after WeCom accepted a card and before the ledger recorded it."""
+    give_contacts(engine, channel_settings, clock, Channel.WECOM)
+    queue_nudges(engine, clock, ledger, names=("赵磊", "孙丽", "李明"), per_person=3)
+
+    class DiesAfterFourSends(WeComSender):
+        sends = 0
+
+        async def send(self, address, part):
+            result = await super().send(address, part)
+            DiesAfterFourSends.sends += 1
+            if DiesAfterFourSends.sends == 4:
+                raise Crashed()
+            return result
+
+    one_at_a_time = channel_settings.model_copy(
+        update={"delivery": channel_settings.delivery.model_copy(update={"concurrent_sends": 1})}
+    )
+    dying = DiesAfterFourSends(one_at_a_time)
+    first = make_worker(engine, one_at_a_time, clock, vclock, [dying], name="w1")
+    first.start()
+    with pytest.raises(Crashed):
+        await first.drain()
+    # SQLite: every claim of an earlier process goes back when the next one starts; elsewhere
+    # once the dead worker's heartbeat is three intervals old
+    clock.advance(timedelta(seconds=4 * channel_settings.delivery.heartbeat_seconds))
+    second = make_worker(
+        engine, one_at_a_time, clock, vclock, [WeComSender(one_at_a_time)], name="w2"
+    )
+    second.start()
+    await drain_all(second, engine)
+    assert Counter(r.status for r in outbox(engine)) == {OutboxStatus.SENT: 9}
+    sends = [r for r in wecom.requests if r.path.endswith("/message/send")]
+    assert len(sends) == 9 + 1  # the card in flight went twice, nothing else
+    assert len(wecom.shown) == 9  # and WeCom's duplicate check shows it once
