@@ -154,7 +154,7 @@ class _Sweep:
         return self._supervisors
 
     def heads(self, task: _DueTask) -> list[int]:
-        """The lead unit's 主要负责人; where none is registered for that unit, every head."""
+        """The heads who see the task: its lead unit's head, and heads with no unit (主要负责人)."""
         if self._heads is None:
             self._heads = [
                 (oid, unit)
@@ -163,8 +163,7 @@ class _Sweep:
                 )
                 if oid is not None
             ]
-        matching = [oid for oid, unit in self._heads if unit and unit == task.lead_unit]
-        return matching or [oid for oid, _ in self._heads]
+        return [oid for oid, unit in self._heads if not unit or unit == task.lead_unit]
 
     def params(self, task: _DueTask, **extra: Any) -> dict[str, Any]:
         return {

@@ -31,6 +31,8 @@ TASK_BUTTONS = [
     [Button("btn.done", "done", 0), Button("btn.progress", "progress", 0)],
     [Button("btn.extend", "extend", 0), Button("btn.details", "details", 0)],
 ]
+# leaders, heads and supervisors chase a task; they do not report on it
+MANAGER_BUTTONS = [[Button("btn.remind", "remind", 0), Button("btn.details", "details", 0)]]
 REVIEW_BUTTONS = [[Button("btn.approve", "approve", 0), Button("btn.reject", "reject", 0)]]
 EXTENSION_BUTTONS = [[Button("btn.ext_yes", "ext_yes", 0), Button("btn.ext_no", "ext_no", 0)]]
 
@@ -45,7 +47,11 @@ BUTTONS_FOR_KIND: dict[str, list[list[Button]]] = {
     "reopened": TASK_BUTTONS,
     "submitted": REVIEW_BUTTONS,
     "extension_requested": EXTENSION_BUTTONS,
+    "escalation": MANAGER_BUTTONS,
+    "long_term_escalation": MANAGER_BUTTONS,
 }
+# the same kind of notice to a leader instead of the owner
+BUTTONS_FOR_TEXT: dict[str, list[list[Button]]] = {"notice.reminder.leader": MANAGER_BUTTONS}
 
 register(
     "zh",
@@ -54,6 +60,7 @@ register(
         "btn.progress": "📝 报进展",
         "btn.extend": "⏳ 申请延期",
         "btn.details": "详情",
+        "btn.remind": "📣 催办",
         "btn.approve": "✔ 销号",
         "btn.reject": "✖ 退回",
         "btn.ext_yes": "✔ 批准延期",
@@ -79,7 +86,7 @@ register(
         "notice.verified": "{head}\n【已销号】{by} 已验收销号。{opinion}",
         "notice.rejected": "{head}\n【退回】{by} 退回了销号申请，理由：{reason}\n请继续整改后再次提交。",
         "notice.long_term": "{head}\n【转为长期坚持】{by}：{reason}\n今后每月报告进展。",
-        "notice.reopened": "{head}\n【回头看·重新整改】{by} 重新打开了该任务，理由：{reason}",
+        "notice.reopened": "{head}\n【回头看·重新整改】{by} 重新打开了该任务，理由：{reason}\n新的整改时限：{new}，请按期整改后再次提交销号。",
         "notice.extension_requested": "{head}\n【延期申请】{by} 申请将整改时限由 {old} 延至 {new}，理由：{reason}",
         "notice.extension_approved": "{head}\n【延期已批准】新的整改时限：{new}。{note}",
         "notice.extension_rejected": "{head}\n【延期未批准】整改时限不变。{note}",
@@ -95,6 +102,7 @@ register(
         "btn.progress": "📝 Progress",
         "btn.extend": "⏳ Extension",
         "btn.details": "Details",
+        "btn.remind": "📣 Nudge",
         "btn.approve": "✔ Close",
         "btn.reject": "✖ Reject",
         "btn.ext_yes": "✔ Approve",
@@ -120,7 +128,7 @@ register(
         "notice.verified": "{head}\n[Closed] {by} verified and closed it. {opinion}",
         "notice.rejected": "{head}\n[Rejected] {by} sent it back: {reason}",
         "notice.long_term": "{head}\n[Now long-term] {by}: {reason}",
-        "notice.reopened": "{head}\n[Reopened] {by}: {reason}",
+        "notice.reopened": "{head}\n[Reopened] {by}: {reason}\nNew deadline: {new}.",
         "notice.extension_requested": "{head}\n[Extension request] {by} asks to move the deadline from {old} to {new}: {reason}",
         "notice.extension_approved": "{head}\n[Extension approved] New deadline: {new}. {note}",
         "notice.extension_rejected": "{head}\n[Extension refused] The deadline stays. {note}",
@@ -196,7 +204,8 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
         )
     text = render(text_key, lang, **values).rstrip()
     target = int(params.get("request_id") or params.get("task_id") or 0)
-    buttons = bind_buttons(BUTTONS_FOR_KIND.get(kind, []), target) if target else []
+    template = BUTTONS_FOR_TEXT.get(text_key) or BUTTONS_FOR_KIND.get(kind, [])
+    buttons = bind_buttons(template, target) if target else []
     return Notice(text=text, buttons=buttons)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
@@ -23,6 +24,7 @@ from docx.shared import Mm, Pt
 from openpyxl import Workbook
 from sqlmodel import Session, col, select
 
+from config.settings import ReportSettings
 from ledger.enums import TaskKind, TaskStatus
 from ledger.errors import InvalidInput
 from ledger.models import Evidence, Official, Round
@@ -97,12 +99,25 @@ class ReportData:
         return round(100 * self.closed / closable, 1) if closable else 100.0
 
 
-def gather(session: Session, round_name: str, *, today: date, yellow_days: int) -> ReportData:
+def gather(
+    session: Session,
+    round_name: str,
+    *,
+    today: date,
+    yellow_days: int,
+    scope: Any = None,
+    zone: ZoneInfo | None = None,
+    report: ReportSettings | None = None,
+) -> ReportData:
+    """What the report says; `scope` (ledger.reads) limits it to what the asker may see."""
     round_ = session.exec(select(Round).where(Round.name == round_name)).first()
     if round_ is None:
         raise InvalidInput("error.not_found", what="轮次", ref=round_name)
     views = list_tasks(
-        session, TaskFilter(round_name=round_name), today=today, yellow_days=yellow_days
+        session,
+        TaskFilter(round_name=round_name, scope=scope),
+        today=today,
+        yellow_days=yellow_days,
     )
     aspects: dict[int, AspectSection] = {}
     problems: dict[int, ProblemSection] = {}

@@ -8,6 +8,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from telegram.ext import ContextTypes
 
 from bot.render import (
     MANAGER_ROLES,
+    evidence_rows,
     keyboard,
     main_keyboard,
     page_keyboard,
@@ -24,25 +26,19 @@ from bot.render import (
     task_line,
 )
 from bot.services import BotServices
-from ledger import lifecycle
-from ledger.access import manages_filter, require_owner, require_supervisor, require_view
+from ledger import lifecycle, reads
+from ledger.access import is_owner, require_owner, require_supervisor
 from ledger.context import WorkContext
 from ledger.dates import parse_date
-from ledger.enums import OfficialRole
+from ledger.enums import OfficialRole, TaskKind, TaskStatus
 from ledger.errors import InvalidInput, LedgerError, NotAllowed
-from ledger.exporter import export_ledger
-from ledger.i18n import render
+from ledger.i18n import audit_action, render
 from ledger.models import GroupSubscription, Task
-from ledger.notices import TASK_BUTTONS, bind_buttons
+from ledger.notices import MANAGER_BUTTONS, TASK_BUTTONS, bind_buttons
 from ledger.officials import find_official, redeem_invite, set_language
 from ledger.outbox import find_sent, record_sent
 from ledger.queries import (
     TaskFilter,
-    count_tasks,
-    history,
-    list_tasks,
-    stats,
-    task_view,
 )
 from ledger.texts import LIGHT_ICON, days_text, deadline_text, task_label
 
@@ -222,22 +218,14 @@ class Handlers:
         with_owner: bool = False,
     ) -> None:
         size = ctx.settings.policy.page_size
-        total = count_tasks(ctx.session, flt, ctx.today)
+        total = reads.task_count(ctx, flt)
         lang = ctx.actor.lang
         if total == 0:
             text, markup = render("bot.no_tasks", lang), None
         else:
             pages = max(1, math.ceil(total / size))
             page = min(max(page, 1), pages)
-            views = list_tasks(
-                ctx.session,
-                flt,
-                today=ctx.today,
-                yellow_days=ctx.settings.policy.yellow_days,
-                order=order,
-                limit=size,
-                offset=(page - 1) * size,
-            )
+            views = reads.task_list(ctx, flt, order=order, limit=size, offset=(page - 1) * size)
             lines = [task_line(v, lang, with_owner=with_owner) for v in views]
             text = (
                 render("bot.list_title", lang, title=title, total=total, page=page, pages=pages)
@@ -265,10 +253,9 @@ class Handlers:
             )
         if official.role not in MANAGER_ROLES:
             raise NotAllowed(why=render("bot.not_for_you", lang))
-        scope = manages_filter(ctx.session, official)
         if name == "overdue":
             return (
-                TaskFilter(overdue=True, scope=scope),
+                TaskFilter(overdue=True),
                 render("bot.title.overdue", lang),
                 "overdue",
                 True,
@@ -276,14 +263,14 @@ class Handlers:
         if name == "due":
             days = int(arg or 7)
             return (
-                TaskFilter(due_within_days=days, scope=scope),
+                TaskFilter(due_within_days=days),
                 render("bot.title.due", lang, days=days),
                 "deadline",
                 True,
             )
         if name == "pending":
             return (
-                TaskFilter(awaiting_verification=True, scope=scope),
+                TaskFilter(awaiting_verification=True),
                 render("bot.title.pending", lang),
                 "deadline",
                 True,
@@ -293,7 +280,7 @@ class Handlers:
             if target is None:
                 raise InvalidInput("error.official_unknown", name=arg)
             return (
-                TaskFilter(owner_name=target.name, open_only=True, scope=scope),
+                TaskFilter(owner_name=target.name, open_only=True),
                 render("bot.title.owner", lang, name=target.name),
                 "deadline",
                 True,
@@ -327,14 +314,7 @@ class Handlers:
 
     async def pending_buttons(self, update: Update, ctx: WorkContext, flt: TaskFilter) -> None:
         """Each awaiting item with ✔ 销号 / ✖ 退回 buttons (first page only)."""
-        views = list_tasks(
-            ctx.session,
-            flt,
-            today=ctx.today,
-            yellow_days=ctx.settings.policy.yellow_days,
-            order="deadline",
-            limit=ctx.settings.policy.page_size,
-        )
+        views = reads.task_list(ctx, flt, order="deadline", limit=ctx.settings.policy.page_size)
         rows = [
             [
                 InlineKeyboardButton(f"✔ #{v.id}", callback_data=f"a:approve:{v.id}"),
@@ -347,13 +327,10 @@ class Handlers:
             await self.answer(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
     # --- task details and actions --------------------------------------------------------
-    def detail_text(self, ctx: WorkContext, task_id: int) -> str:
-        task = lifecycle.get_task(ctx, task_id)
-        require_view(ctx, task)
-        view = task_view(
-            ctx.session, task_id, today=ctx.today, yellow_days=ctx.settings.policy.yellow_days
-        )
-        assert view is not None
+    def detail(self, ctx: WorkContext, task_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
+        """A task as the asker may see it, with its actions and each evidence file as a button."""
+        detail = reads.task_detail(ctx, task_id)
+        view, task = detail.view, detail.view.task
         lang = ctx.actor.lang
         text = render(
             "bot.detail",
@@ -378,15 +355,24 @@ class Handlers:
             progress=view.latest_progress or "—",
             evidence=view.evidence_count,
         )
-        events = history(ctx.session, task_id, limit=10)
-        if events:
+        if detail.events:
             text += render("bot.history_title", lang)
-            for event in events:
+            for event in detail.events:
                 when = event.at.astimezone(ctx.settings.zone).strftime("%m-%d %H:%M")
                 text += "\n" + render(
-                    "bot.history_line", lang, when=when, who=event.actor_name, action=event.action
+                    "bot.history_line",
+                    lang,
+                    when=when,
+                    who=event.actor_name,
+                    action=audit_action(event.action, lang),
                 )
-        return text
+        official = ctx.actor.official
+        owner = official is not None and is_owner(ctx.session, official, task)
+        template = TASK_BUTTONS if owner or ctx.actor.is_operator else MANAGER_BUTTONS
+        markup = keyboard(
+            bind_buttons(template, task_id), lang, extra=evidence_rows(detail.evidence)
+        )
+        return text, markup
 
     async def task(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/task ID: details and history."""
@@ -396,12 +382,8 @@ class Handlers:
             if len(args) != 1:
                 raise self.usage(ctx.actor.lang, "/task 编号")
             task_id = self.task_id(args[0], ctx.actor.lang)
-            text = self.detail_text(ctx, task_id)
-            await self.answer(
-                update,
-                text,
-                reply_markup=keyboard(bind_buttons(TASK_BUTTONS, task_id), ctx.actor.lang),
-            )
+            text, markup = self.detail(ctx, task_id)
+            await self.answer(update, text, reply_markup=markup)
 
         await self.guarded(update, work)
 
@@ -442,7 +424,7 @@ class Handlers:
     async def extend_with(
         self, update: Update, ctx: WorkContext, task_id: int, words: list[str]
     ) -> None:
-        usage = "/extend 编号 YYYY-MM-DD 理由"
+        usage = self.extend_usage(ctx)
         if len(words) < 2:
             raise self.usage(ctx.actor.lang, usage)
         try:
@@ -464,13 +446,18 @@ class Handlers:
             ),
         )
 
+    @staticmethod
+    def extend_usage(ctx: WorkContext) -> str:
+        """Usage with an example date relative to today, never one long past."""
+        return f"/extend 编号 YYYY-MM-DD 理由（例如 /extend 12 {(ctx.today + timedelta(days=30)).isoformat()} 需等待上级批复）"
+
     async def extend(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/extend ID YYYY-MM-DD reason"""
 
         async def work(ctx: WorkContext) -> None:
             args = context.args or []
             if len(args) < 3:
-                raise self.usage(ctx.actor.lang, "/extend 编号 YYYY-MM-DD 理由")
+                raise self.usage(ctx.actor.lang, self.extend_usage(ctx))
             await self.extend_with(update, ctx, self.task_id(args[0], ctx.actor.lang), args[1:])
 
         await self.guarded(update, work)
@@ -506,12 +493,72 @@ class Handlers:
             args = context.args or []
             if len(args) != 1:
                 raise self.usage(ctx.actor.lang, "/remind 编号")
-            task_id = self.task_id(args[0], ctx.actor.lang)
-            count = lifecycle.nudge(ctx, task_id)
-            task = lifecycle.get_task(ctx, task_id)
+            await self.send_nudge(update, ctx, self.task_id(args[0], ctx.actor.lang))
+
+        await self.guarded(update, work, managers_only=True)
+
+    async def send_nudge(self, update: Update, ctx: WorkContext, task_id: int) -> None:
+        count = lifecycle.nudge(ctx, task_id)
+        task = lifecycle.get_task(ctx, task_id)
+        await self.answer(
+            update, render("bot.reminded", ctx.actor.lang, label=task_label(task), count=count)
+        )
+
+    async def send_evidence(self, update: Update, ctx: WorkContext, evidence_id: int) -> None:
+        """The file itself, to someone who may see its task: judged before 销号, not after."""
+        evidence = reads.evidence_file(ctx, evidence_id)
+        message = update.effective_message
+        if message is None:
+            return
+        local = Path(evidence.local_path) if evidence.local_path else None
+        document: Any = (
+            local.read_bytes()
+            if local is not None and local.is_file()
+            else evidence.telegram_file_id
+        )
+        await message.reply_document(
+            document=document,
+            filename=evidence.file_name,
+            caption=render(
+                "bot.evidence_caption",
+                ctx.actor.lang,
+                task_id=evidence.task_id,
+                file=evidence.file_name,
+                sha=evidence.sha256[:12],
+            ),
+        )
+
+    async def reopen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/reopen ID [YYYY-MM-DD] reason: 回头看 with a new deadline."""
+
+        async def work(ctx: WorkContext) -> None:
+            args = context.args or []
+            lang = ctx.actor.lang
+            example = (ctx.today + timedelta(days=14)).isoformat()
+            usage = f"/reopen 编号 [{example}] 理由"
+            if len(args) < 2:
+                raise self.usage(lang, usage)
+            task_id = self.task_id(args[0], lang)
+            deadline = None
+            rest = args[1:]
+            if re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}", rest[0]):
+                try:
+                    deadline = parse_date(rest[0])
+                except ValueError:
+                    raise InvalidInput("error.bad_date", value=rest[0][:30]) from None
+                rest = rest[1:]
+            if not rest:
+                raise self.usage(lang, usage)
+            reason = self.check_length(" ".join(rest), lang)
+            task = lifecycle.reopen(ctx, task_id, reason, deadline=deadline)
             await self.answer(
                 update,
-                render("bot.reminded", ctx.actor.lang, label=task_label(task), count=count),
+                render(
+                    "bot.reopened",
+                    lang,
+                    label=task_label(task),
+                    new=task.deadline.isoformat() if task.deadline else "—",
+                ),
             )
 
         await self.guarded(update, work, managers_only=True)
@@ -522,9 +569,7 @@ class Handlers:
         async def work(ctx: WorkContext) -> None:
             assert ctx.actor.official is not None
             lang = ctx.actor.lang
-            rows = stats(
-                ctx.session, today=ctx.today, scope=manages_filter(ctx.session, ctx.actor.official)
-            )
+            rows = reads.aspect_stats(ctx)
             if not rows:
                 await self.answer(update, render("bot.no_tasks", lang))
                 return
@@ -570,9 +615,7 @@ class Handlers:
 
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"整改台账-{ctx.today.isoformat()}.xlsx"
-                export_ledger(
-                    ctx.session, path, today=ctx.today, yellow_days=ctx.settings.policy.yellow_days
-                )
+                reads.export(ctx, path)
                 message = update.effective_message
                 if message is not None:
                     await message.reply_document(
@@ -591,27 +634,14 @@ class Handlers:
         async def work(ctx: WorkContext) -> None:
             import tempfile
 
-            from ledger.reports import gather, write_report
+            from ledger.reports import write_report
 
-            assert ctx.actor.official is not None
             public = any(a.lower() in ("public", "公开") for a in (context.args or []))
-            views = list_tasks(
-                ctx.session,
-                TaskFilter(scope=manages_filter(ctx.session, ctx.actor.official)),
-                today=ctx.today,
-                yellow_days=ctx.settings.policy.yellow_days,
-                order="deadline",
-            )
-            if not views:
+            round_name = reads.latest_round(ctx)
+            if round_name is None:
                 await self.answer(update, render("bot.no_tasks", ctx.actor.lang))
                 return
-            latest = max(views, key=lambda v: v.task.round_id)
-            data = gather(
-                ctx.session,
-                latest.round_name,
-                today=ctx.today,
-                yellow_days=ctx.settings.policy.yellow_days,
-            )
+            data = reads.report_data(ctx, round_name)
             with tempfile.TemporaryDirectory() as tmp:
                 suffix = "公开版" if public else "内部版"
                 path = Path(tmp) / f"整改落实情况报告-{suffix}-{ctx.today.isoformat()}.docx"
@@ -624,7 +654,7 @@ class Handlers:
                         caption=render(
                             "bot.report_caption",
                             ctx.actor.lang,
-                            round=latest.round_name,
+                            round=round_name,
                             rate=data.completion_rate,
                         ),
                     )
@@ -678,13 +708,12 @@ class Handlers:
             reply_to = message.reply_to_message
             row = find_sent(ctx.session, message.chat_id, reply_to.message_id) if reply_to else None
             lang = ctx.actor.lang
-            if row is None or (row.task_id is None and not row.params.get("digest_task_ids")):
-                await self.answer(update, render("bot.reply_unknown", lang))
-                return
-            if row.task_id is None:
-                await self.ask_which(update, lang, row.params["digest_task_ids"])
-                return
             text = self.check_length(words, lang)
+            if row is None or row.task_id is None:
+                # no task to apply it to: keep the message and ask which task it is about
+                digest = row.params.get("digest_task_ids") if row is not None else None
+                await self.ask_which(update, ctx, {"text": text}, digest)
+                return
             task_id = row.task_id
             intent = row.params.get("action", "") if row.kind == "prompt" else ""
             if intent == "extend":
@@ -694,32 +723,103 @@ class Handlers:
                 task = lifecycle.reject(ctx, task_id, text)
                 await self.answer(update, render("bot.rejected", lang, label=task_label(task)))
                 return
-            is_done, rest = split_done(text)
-            if intent == "done" or (is_done and intent != "progress"):
+            if intent == "ext_no":
+                request = lifecycle.decide_extension(
+                    ctx, int(row.params["request_id"]), approve=False, note=text
+                )
+                task = lifecycle.get_task(ctx, request.task_id)
+                await self.answer(update, render("bot.ext_rejected", lang, label=task_label(task)))
+                return
+            await self.apply_text(update, ctx, task_id, text, intent)
+
+        await self.guarded(update, work)
+
+    async def apply_text(
+        self, update: Update, ctx: WorkContext, task_id: int, text: str, intent: str = ""
+    ) -> None:
+        """A reply about one task: 已完成… submits it, anything else is progress.
+
+        What cannot be applied as asked is recorded as what it can be, and the person is told:
+        "已完成…" on a 长期坚持 task becomes this month's progress report.
+        """
+        lang = ctx.actor.lang
+        is_done, rest = split_done(text)
+        if intent == "done" or (is_done and intent != "progress"):
+            task = lifecycle.get_task(ctx, task_id)
+            if task.kind != TaskKind.LONG_TERM:
                 task = lifecycle.mark_submitted(ctx, task_id, rest if is_done else text)
                 await self.answer(update, render("bot.submitted", lang, label=task_label(task)))
                 return
             lifecycle.record_progress(ctx, task_id, text)
-            task = lifecycle.get_task(ctx, task_id)
-            await self.answer(update, render("bot.progress_recorded", lang, label=task_label(task)))
+            await self.answer(
+                update,
+                render(
+                    "bot.long_term_progress",
+                    lang,
+                    label=task_label(task),
+                    month=f"{ctx.today.year}年{ctx.today.month}月"
+                    if lang == "zh"
+                    else ctx.today.strftime("%Y-%m"),
+                ),
+            )
+            return
+        lifecycle.record_progress(ctx, task_id, text)
+        task = lifecycle.get_task(ctx, task_id)
+        await self.answer(update, render("bot.progress_recorded", lang, label=task_label(task)))
 
-        await self.guarded(update, work)
-
-    async def ask_which(self, update: Update, lang: str, task_ids: list[int]) -> None:
+    async def ask_which(
+        self,
+        update: Update,
+        ctx: WorkContext,
+        pending: dict[str, Any],
+        task_ids: list[int] | None = None,
+    ) -> None:
+        """这是哪项任务的？ The person's open tasks as buttons; the message waits for the choice."""
+        lang = ctx.actor.lang
+        if task_ids:
+            views = reads.task_list(ctx, TaskFilter(task_ids=list(task_ids)[:20]), order="deadline")
+        else:
+            views = reads.open_tasks_of(ctx)
+        views = [v for v in views if v.task.status != TaskStatus.CLOSED]
+        if not views:
+            if pending.get("local_path"):
+                Path(pending["local_path"]).unlink(missing_ok=True)
+            await self.answer(update, render("bot.reply_unknown", lang))
+            return
         rows = [
-            [
-                InlineKeyboardButton(
-                    render("btn.done", lang) + f" #{t}", callback_data=f"a:done:{t}"
-                ),
-                InlineKeyboardButton(
-                    render("btn.progress", lang) + f" #{t}", callback_data=f"a:progress:{t}"
-                ),
-            ]
-            for t in task_ids[:20]
+            [InlineKeyboardButton(f"#{v.id} {v.task.title}"[:60], callback_data=f"a:pick:{v.id}")]
+            for v in views
         ]
-        await self.answer(
+        sent = await self.answer(
             update, render("bot.reply_which", lang), reply_markup=InlineKeyboardMarkup(rows)
         )
+        chat = update.effective_chat
+        if sent is not None and chat is not None:
+            record_sent(
+                ctx.session,
+                kind="prompt",
+                chat_id=chat.id,
+                message_id=sent.message_id,
+                now=ctx.now,
+                recipient_id=ctx.actor.official_id,
+                task_id=None,
+                params={"action": "pick", "pending": pending},
+            )
+
+    async def apply_picked(self, update: Update, ctx: WorkContext, task_id: int) -> None:
+        """The task chosen for a kept message or file: apply it there, as a reply would be."""
+        query = update.callback_query
+        message = query.message if query is not None else None
+        row = find_sent(ctx.session, message.chat.id, message.message_id) if message else None
+        pending = row.params.get("pending") if row is not None else None
+        if row is None or not pending or row.recipient_id != ctx.actor.official_id:
+            raise InvalidInput("error.input", detail=render("bot.button_stale", ctx.actor.lang))
+        if pending.get("local_path"):
+            await self.apply_file(update, ctx, task_id, pending)
+        else:
+            await self.apply_text(update, ctx, task_id, str(pending.get("text", "")))
+        row.params = {**row.params, "pending": None}  # one choice per kept message
+        ctx.session.add(row)
 
     async def file(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo or document in reply to a reminder: evidence (佐证材料)."""
@@ -728,17 +828,11 @@ class Handlers:
             return
 
         async def work(ctx: WorkContext) -> None:
-            lang = ctx.actor.lang
             reply_to = message.reply_to_message
             row = find_sent(ctx.session, message.chat_id, reply_to.message_id) if reply_to else None
-            if row is None or row.task_id is None:
-                if row is not None and row.params.get("digest_task_ids"):
-                    await self.ask_which(update, lang, row.params["digest_task_ids"])
-                    return
-                await self.answer(update, render("bot.reply_unknown", lang))
-                return
-            task = lifecycle.get_task(ctx, row.task_id)
-            require_owner(ctx, task)
+            task = lifecycle.get_task(ctx, row.task_id) if row and row.task_id else None
+            if task is not None:
+                require_owner(ctx, task)
             if message.document is not None:
                 doc = message.document
                 file_id, unique = doc.file_id, doc.file_unique_id
@@ -754,41 +848,55 @@ class Handlers:
             await telegram_file.download_to_memory(buffer)
             data = buffer.getvalue()
             sha = hashlib.sha256(data).hexdigest()
-            local = str(self.store(ctx, task.id or 0, sha, name, data))
-            lifecycle.add_evidence(
-                ctx,
-                task.id or 0,
-                file_name=name,
-                size=len(data),
-                mime_type=mime,
-                sha256=sha,
-                telegram_file_id=file_id,
-                telegram_file_unique_id=unique,
-                local_path=local,
-            )
-            caption = (message.caption or "").strip()
-            if caption:
-                is_done, rest = split_done(caption)
-                if is_done:
-                    lifecycle.mark_submitted(ctx, task.id or 0, rest)
-                else:
-                    lifecycle.record_progress(ctx, task.id or 0, caption)
-            await self.answer(
-                update,
-                render(
-                    "bot.evidence_recorded",
-                    lang,
-                    file=name,
-                    size=_size(len(data)),
-                    label=task_label(task),
-                ),
-            )
+            folder = f"task-{task.id}" if task is not None else "unsorted"
+            kept = {
+                "file_name": name,
+                "size": len(data),
+                "mime_type": mime,
+                "sha256": sha,
+                "telegram_file_id": file_id,
+                "telegram_file_unique_id": unique,
+                "local_path": str(self.store(ctx, folder, sha, name, data)),
+                "caption": self.check_length((message.caption or "").strip(), ctx.actor.lang),
+            }
+            if task is None:
+                # not a reply to a task: keep the file and ask which task it belongs to
+                digest = row.params.get("digest_task_ids") if row is not None else None
+                await self.ask_which(update, ctx, kept, digest)
+                return
+            await self.apply_file(update, ctx, task.id or 0, kept)
 
         await self.guarded(update, work)
 
-    def store(self, ctx: WorkContext, task_id: int, sha: str, name: str, data: bytes) -> Path:
-        """Evidence kept owner-only, one folder per task, named by its hash."""
-        folder = ctx.settings.evidence_dir / f"task-{task_id}"
+    async def apply_file(
+        self, update: Update, ctx: WorkContext, task_id: int, kept: dict[str, Any]
+    ) -> None:
+        """Store a kept file as evidence; a caption "已完成…" submits the task and says so."""
+        lang = ctx.actor.lang
+        caption = str(kept.get("caption") or "")
+        fields = {k: v for k, v in kept.items() if k != "caption"}
+        lifecycle.add_evidence(ctx, task_id, **fields)
+        task = lifecycle.get_task(ctx, task_id)
+        text = render(
+            "bot.evidence_recorded",
+            lang,
+            file=kept["file_name"],
+            size=_size(int(kept["size"])),
+            label=task_label(task),
+        )
+        if caption:
+            is_done, rest = split_done(caption)
+            if is_done and task.kind != TaskKind.LONG_TERM:
+                lifecycle.mark_submitted(ctx, task_id, rest)
+                text += "\n" + render("bot.submitted", lang, label=task_label(task))
+            else:
+                lifecycle.record_progress(ctx, task_id, caption)
+                text += "\n" + render("bot.progress_recorded", lang, label=task_label(task))
+        await self.answer(update, text)
+
+    def store(self, ctx: WorkContext, folder_name: str, sha: str, name: str, data: bytes) -> Path:
+        """Evidence kept owner-only, one folder per task (or unsorted), named by its hash."""
+        folder = ctx.settings.evidence_dir / folder_name
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         ctx.settings.evidence_dir.chmod(0o700)
         safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
@@ -837,11 +945,8 @@ class Handlers:
         chat = update.effective_chat
         assert chat is not None
         if action == "details":
-            await self.answer(
-                update,
-                self.detail_text(ctx, target),
-                reply_markup=keyboard(bind_buttons(TASK_BUTTONS, target), lang),
-            )
+            text, markup = self.detail(ctx, target)
+            await self.answer(update, text, reply_markup=markup)
         elif action in ("done", "progress", "extend", "reject"):
             task = lifecycle.get_task(ctx, target)
             if action == "reject":
@@ -856,7 +961,12 @@ class Handlers:
 
             sent = await self.answer(
                 update,
-                render(f"bot.prompt.{action}", lang, label=task_label(task)),
+                render(
+                    f"bot.prompt.{action}",
+                    lang,
+                    label=task_label(task),
+                    example=((task.deadline or ctx.today) + timedelta(days=30)).isoformat(),
+                ),
                 reply_markup=ForceReply(selective=True),
             )
             if sent is not None:
@@ -873,7 +983,35 @@ class Handlers:
         elif action == "approve":
             task = lifecycle.verify(ctx, target, "")
             await self.answer(update, render("bot.approved", lang, label=task_label(task)))
-        elif action in ("ext_yes", "ext_no"):
+        elif action == "remind":
+            await self.send_nudge(update, ctx, target)
+        elif action == "file":
+            await self.send_evidence(update, ctx, target)
+        elif action == "ext_no":
+            # a refusal needs a reason, as 退回 does: ask for it, decide when it comes back
+            request = lifecycle.get_extension(ctx, target, check_pending=True)
+            task = lifecycle.get_task(ctx, request.task_id)
+            from telegram import ForceReply
+
+            sent = await self.answer(
+                update,
+                render("bot.prompt.ext_no", lang, label=task_label(task)),
+                reply_markup=ForceReply(selective=True),
+            )
+            if sent is not None:
+                record_sent(
+                    ctx.session,
+                    kind="prompt",
+                    chat_id=chat.id,
+                    message_id=sent.message_id,
+                    now=ctx.now,
+                    recipient_id=ctx.actor.official_id,
+                    task_id=request.task_id,
+                    params={"action": "ext_no", "request_id": target},
+                )
+        elif action == "pick":
+            await self.apply_picked(update, ctx, target)
+        elif action in ("ext_yes",):
             request = lifecycle.decide_extension(ctx, target, approve=action == "ext_yes")
             task = lifecycle.get_task(ctx, request.task_id)
             key = "bot.ext_approved" if action == "ext_yes" else "bot.ext_rejected"
