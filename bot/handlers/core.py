@@ -315,13 +315,16 @@ class Handlers:
     async def pending_buttons(self, update: Update, ctx: WorkContext, flt: TaskFilter) -> None:
         """Each awaiting item with ✔ 销号 / ✖ 退回 buttons (first page only)."""
         views = reads.task_list(ctx, flt, order="deadline", limit=ctx.settings.policy.page_size)
-        rows = [
-            [
-                InlineKeyboardButton(f"✔ #{v.id}", callback_data=f"a:approve:{v.id}"),
-                InlineKeyboardButton(f"✖ #{v.id}", callback_data=f"a:reject:{v.id}"),
-            ]
-            for v in views
-        ]
+        files = reads.evidence_of(ctx.session, [v.id for v in views])
+        rows: list[list[InlineKeyboardButton]] = []
+        for v in views:  # each item's decision, then its evidence files to open first
+            rows.append(
+                [
+                    InlineKeyboardButton(f"✔ #{v.id}", callback_data=f"a:approve:{v.id}"),
+                    InlineKeyboardButton(f"✖ #{v.id}", callback_data=f"a:reject:{v.id}"),
+                ]
+            )
+            rows += evidence_rows([e for e in files if e.task_id == v.id])
         if rows:
             lines = [f"#{v.id} {v.task.title}：{v.task.completion_note or '—'}" for v in views]
             await self.answer(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
@@ -579,9 +582,10 @@ class Handlers:
                 render(
                     "bot.stats_line",
                     lang,
-                    label=f"{aspect_label(r.number)}{r.title[:16]}",
+                    label=f"{aspect_label(r.number)}{r.title}",
                     total=r.total,
                     closed=r.closed,
+                    not_started=r.not_started,
                     in_progress=r.in_progress,
                     submitted=r.submitted,
                     long_term=r.long_term,

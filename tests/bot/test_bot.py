@@ -167,7 +167,9 @@ async def test_reply_to_reminder_records_progress_done_and_evidence(
     assert "已提交销号" in last_text(request_layer)
     assert task(session, "2").completion_note == "材料已报送"
     await feed(app, message_update(SUN, "随便说说", reply_to=424242))
-    assert "这是哪项任务的" in last_text(request_layer)  # kept, not dropped (tests/bot/test_chat_loop.py)
+    assert "这是哪项任务的" in last_text(
+        request_layer
+    )  # kept, not dropped (tests/bot/test_chat_loop.py)
 
 
 # --- dispatcher faults -------------------------------------------------------------------
