@@ -142,7 +142,9 @@ class Dispatcher:
             lang = recipient.language if recipient else "zh"
             batch = self.batch_for(session, row)
             if len(batch) > self.svc.settings.policy.digest_threshold:
-                notice = render_digest([self.params_of(session, r) for r in batch], lang)
+                notice = render_digest(
+                    [{**self.params_of(session, r), "text_key": r.text_key} for r in batch], lang
+                )
             else:
                 batch = [row]
                 notice = render_notice(row.kind, row.text_key, self.params_of(session, row), lang)

@@ -50,6 +50,13 @@ BUTTONS_FOR_KIND: dict[str, list[list[Button]]] = {
     "escalation": MANAGER_BUTTONS,
     "long_term_escalation": MANAGER_BUTTONS,
 }
+DIGEST_BUTTONS = [
+    [
+        Button("btn.done", "done", 0),
+        Button("btn.progress", "progress", 0),
+        Button("btn.details", "details", 0),
+    ]
+]
 # the same kind of notice to a leader instead of the owner
 BUTTONS_FOR_TEXT: dict[str, list[list[Button]]] = {"notice.reminder.leader": MANAGER_BUTTONS}
 
@@ -224,14 +231,11 @@ def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
         )
         for p in items
     ]
-    buttons = [
-        [
-            Button("btn.done", "done", int(p["task_id"]), str(p["task_id"])),
-            Button("btn.progress", "progress", int(p["task_id"]), str(p["task_id"])),
-            Button("btn.details", "details", int(p["task_id"]), str(p["task_id"])),
-        ]
-        for p in items
-    ]
+    buttons = []
+    for p in items:  # an owner's actions, or a leader's (催办/详情), each naming its task
+        task_id = int(p["task_id"])
+        template = BUTTONS_FOR_TEXT.get(str(p.get("text_key", "")), DIGEST_BUTTONS)
+        buttons.append([Button(b.label_key, b.action, task_id, str(task_id)) for b in template[0]])
     text = render("notice.digest", lang, count=len(items), lines="\n".join(lines))
     return Notice(text=text, buttons=buttons)
 

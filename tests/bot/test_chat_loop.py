@@ -369,3 +369,19 @@ async def test_supervisor_is_reminded_before_the_report_is_due(
     assert session.get(Official, row.recipient_id).name == "陈静"
     assert row.params["wdays"] == 10
     assert session.exec(select(Task)).first() is not None
+
+
+def test_a_leaders_digest_carries_nudge_and_details_not_owner_buttons():
+    from ledger.notices import render_digest
+
+    items = [
+        {"task_id": n, "title": f"任务{n}", "deadline": "2026-11-10", "days_left": 8}
+        for n in (3, 5)
+    ]
+    leader = render_digest([{**p, "text_key": "notice.reminder.leader"} for p in items], "zh")
+    assert [[(b.action, b.target, b.arg) for b in row] for row in leader.buttons] == [
+        [("remind", 3, "3"), ("details", 3, "3")],
+        [("remind", 5, "5"), ("details", 5, "5")],
+    ]
+    owner = render_digest([{**p, "text_key": "notice.reminder.owner"} for p in items], "zh")
+    assert [b.action for b in owner.buttons[0]] == ["done", "progress", "details"]
