@@ -399,6 +399,9 @@ class Handlers:
                 raise self.usage(ctx.actor.lang, "/done 编号 [完成说明]")
             task_id = self.task_id(args[0], ctx.actor.lang)
             note = self.check_length(" ".join(args[1:]), ctx.actor.lang)
+            if note and lifecycle.get_task(ctx, task_id).kind == TaskKind.LONG_TERM:
+                await self.apply_text(update, ctx, task_id, note, "done")  # kept as progress
+                return
             task = lifecycle.mark_submitted(ctx, task_id, note)
             await self.answer(
                 update, render("bot.submitted", ctx.actor.lang, label=task_label(task))

@@ -385,3 +385,12 @@ def test_a_leaders_digest_carries_nudge_and_details_not_owner_buttons():
     ]
     owner = render_digest([{**p, "text_key": "notice.reminder.owner"} for p in items], "zh")
     assert [b.action for b in owner.buttons[0]] == ["done", "progress", "details"]
+
+
+async def test_done_command_on_a_long_term_task_is_kept_as_progress(
+    app, session, ledger, request_layer
+):
+    await feed(app, message_update(SUN, f"/done {ledger.id('4')} 已建立常态化交流机制"))
+    assert "已将您的回复记为2026年11月的进展报告" in last_text(request_layer)
+    session.expire_all()
+    assert session.exec(select(ProgressReport)).one().text == "已建立常态化交流机制"
