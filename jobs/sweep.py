@@ -144,6 +144,10 @@ class _Sweep:
     def supervisors(self, task: _DueTask) -> list[int]:
         if task.people.get(Duty.SUPERVISOR.value):
             return task.people[Duty.SUPERVISOR.value]
+        return self.all_supervisors()
+
+    def all_supervisors(self) -> list[int]:
+        """Everyone with the supervisor role: who is told where no 督办人 is named."""
         if self._supervisors is None:
             self._supervisors = [
                 oid
@@ -554,16 +558,8 @@ class _Sweep:
                     .distinct()
                 )
             )
-            if not supervisors:
-                supervisors = [
-                    oid
-                    for oid in self.session.exec(
-                        select(col(Official.id)).where(Official.role == OfficialRole.SUPERVISOR)
-                    )
-                    if oid is not None
-                ]
             left = self.policy.calendar.working_days_between(self.today, due)
-            for person in supervisors:
+            for person in supervisors or self.all_supervisors():
                 self.queue(
                     kind="report_due",
                     family="report_due",

@@ -797,9 +797,29 @@ class Handlers:
             [InlineKeyboardButton(f"#{v.id} {v.task.title}"[:60], callback_data=f"a:pick:{v.id}")]
             for v in views
         ]
-        sent = await self.answer(
-            update, render("bot.reply_which", lang), reply_markup=InlineKeyboardMarkup(rows)
+        await self.prompt(
+            update,
+            ctx,
+            render("bot.reply_which", lang),
+            task_id=None,
+            params={"action": "pick", "pending": pending},
+            markup=InlineKeyboardMarkup(rows),
         )
+
+    async def prompt(
+        self,
+        update: Update,
+        ctx: WorkContext,
+        text: str,
+        *,
+        task_id: int | None,
+        params: dict[str, Any],
+        markup: Any = None,
+    ) -> None:
+        """Ask, and remember what was asked so the reply (or button) is applied to it."""
+        from telegram import ForceReply
+
+        sent = await self.answer(update, text, reply_markup=markup or ForceReply(selective=True))
         chat = update.effective_chat
         if sent is not None and chat is not None:
             record_sent(
@@ -809,8 +829,8 @@ class Handlers:
                 message_id=sent.message_id,
                 now=ctx.now,
                 recipient_id=ctx.actor.official_id,
-                task_id=None,
-                params={"action": "pick", "pending": pending},
+                task_id=task_id,
+                params=params,
             )
 
     async def apply_picked(self, update: Update, ctx: WorkContext, task_id: int) -> None:
@@ -964,29 +984,13 @@ class Handlers:
                 lifecycle.mark_submitted(ctx, target, "")
                 await self.answer(update, render("bot.submitted", lang, label=task_label(task)))
                 return
-            from telegram import ForceReply
-
-            sent = await self.answer(
-                update,
-                render(
-                    f"bot.prompt.{action}",
-                    lang,
-                    label=task_label(task),
-                    example=((task.deadline or ctx.today) + timedelta(days=30)).isoformat(),
-                ),
-                reply_markup=ForceReply(selective=True),
+            text = render(
+                f"bot.prompt.{action}",
+                lang,
+                label=task_label(task),
+                example=((task.deadline or ctx.today) + timedelta(days=30)).isoformat(),
             )
-            if sent is not None:
-                record_sent(
-                    ctx.session,
-                    kind="prompt",
-                    chat_id=chat.id,
-                    message_id=sent.message_id,
-                    now=ctx.now,
-                    recipient_id=ctx.actor.official_id,
-                    task_id=target,
-                    params={"action": action},
-                )
+            await self.prompt(update, ctx, text, task_id=target, params={"action": action})
         elif action == "approve":
             task = lifecycle.verify(ctx, target, "")
             await self.answer(update, render("bot.approved", lang, label=task_label(task)))
@@ -998,24 +1002,13 @@ class Handlers:
             # a refusal needs a reason, as 退回 does: ask for it, decide when it comes back
             request = lifecycle.get_extension(ctx, target, check_pending=True)
             task = lifecycle.get_task(ctx, request.task_id)
-            from telegram import ForceReply
-
-            sent = await self.answer(
+            await self.prompt(
                 update,
+                ctx,
                 render("bot.prompt.ext_no", lang, label=task_label(task)),
-                reply_markup=ForceReply(selective=True),
+                task_id=request.task_id,
+                params={"action": "ext_no", "request_id": target},
             )
-            if sent is not None:
-                record_sent(
-                    ctx.session,
-                    kind="prompt",
-                    chat_id=chat.id,
-                    message_id=sent.message_id,
-                    now=ctx.now,
-                    recipient_id=ctx.actor.official_id,
-                    task_id=request.task_id,
-                    params={"action": "ext_no", "request_id": target},
-                )
         elif action == "pick":
             await self.apply_picked(update, ctx, target)
         elif action in ("ext_yes",):

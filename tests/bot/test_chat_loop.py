@@ -50,6 +50,12 @@ def sent_to(request_layer, chat: int, needle: str):
     ]
 
 
+def reminder_of(session, task_id: int) -> Outbox:
+    return session.exec(
+        select(Outbox).where(Outbox.task_id == task_id, Outbox.kind == "reminder")
+    ).first()
+
+
 async def upload(app, request_layer, user: int, file_id: str, data: bytes, **kwargs) -> None:
     request_layer.files[file_id] = data
     await feed(
@@ -141,9 +147,7 @@ async def test_a_caption_done_on_a_photo_says_it_submitted(
     app, session, settings, clock, ledger, request_layer
 ):
     await sweep_and_dispatch(app, session, settings, clock, request_layer)
-    row = session.exec(
-        select(Outbox).where(Outbox.task_id == ledger.id("2"), Outbox.kind == "reminder")
-    ).first()
+    row = reminder_of(session, ledger.id("2"))
     request_layer.files["P1"] = b"\xff\xd8photo"
     update = message_update(SUN, reply_to=row.sent_message_id, caption="已完成，现场已整改")
     update["message"]["photo"] = [
@@ -273,9 +277,7 @@ async def test_evidence_files_are_buttons_in_task_and_pending(
     app, session, settings, clock, ledger, request_layer
 ):
     await sweep_and_dispatch(app, session, settings, clock, request_layer)
-    row = session.exec(
-        select(Outbox).where(Outbox.task_id == ledger.id("2"), Outbox.kind == "reminder")
-    ).first()
+    row = reminder_of(session, ledger.id("2"))
     await upload(app, request_layer, SUN, "E1", b"%PDF-1.4 proof", reply_to=row.sent_message_id)
     await feed(app, message_update(SUN, f"/done {ledger.id('2')} 已整改"))
     evidence = session.exec(select(Evidence)).one()
