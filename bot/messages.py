@@ -95,6 +95,7 @@ register(
         "bot.title.mine": "My tasks",
         "bot.title.overdue": "Overdue",
         "bot.title.due": "Due within {days} days",
+        "bot.title.due.one": "Due within 1 day",
         "bot.title.pending": "Awaiting verification",
         "bot.title.owner": "Tasks of {name}",
         "bot.line": "{icon} #{task_id} {title} — {days}",

@@ -260,6 +260,24 @@ async def test_reopen_sets_a_new_deadline_restarts_escalation_and_tells_the_owne
     assert "还剩14天" in request_layer.sent()[-2].text
 
 
+async def test_a_reopened_item_overdue_again_is_escalated_again(
+    app, session, settings, clock, ledger, request_layer
+):
+    tid = ledger.id("1")
+    await close(app, session, tid)
+    await feed(app, message_update(CHEN, f"/reopen {tid} 2026-11-10 回头看发现问题反弹"))
+    clock.advance(timedelta(days=9))  # Wednesday 2026-11-11: one working day overdue
+    sweep(
+        session=session, now=clock.now(), policy=SweepPolicy.from_settings(settings, WorkCalendar())
+    )
+    session.commit()
+    escalations = session.exec(
+        select(Outbox).where(Outbox.task_id == tid, Outbox.text_key == "notice.escalation.1")
+    ).all()
+    assert [session.get(Official, r.recipient_id).name for r in escalations] == ["陈静"]
+    assert task(session, "1").escalation_level == 1
+
+
 async def test_reopen_with_a_date_and_bad_dates(app, session, ledger, request_layer):
     tid = ledger.id("1")
     await close(app, session, tid)
@@ -344,6 +362,9 @@ async def test_one_day_in_english(app, session, clock, ledger, request_layer):
     await feed(app, message_update(SUN, "/lang en"))
     await feed(app, message_update(SUN, "/mine"))
     assert "1 day left" in last_text(request_layer)
+    await feed(app, message_update(CHEN, "/lang en"))
+    await feed(app, message_update(CHEN, "/due 1"))
+    assert last_text(request_layer).startswith("Due within 1 day (")
 
 
 # --- the report date -----------------------------------------------------------------------
