@@ -16,6 +16,10 @@ from sqlmodel import Session, col, select
 from ledger.access import manages_filter, require_view
 from ledger.context import WorkContext
 from ledger.enums import Duty
+from ledger.errors import NotFound
+from ledger.exporter import export_ledger
+from ledger.i18n import render
+from ledger.lifecycle import get_task
 from ledger.models import AuditEvent, Evidence, Official, Task, TaskPerson
 from ledger.queries import (
     AspectStats,
@@ -27,6 +31,7 @@ from ledger.queries import (
     stats,
     task_view,
 )
+from ledger.reports import ReportData, gather
 
 
 def scope_of(session: Session, official: Official | None) -> Any:
@@ -89,8 +94,6 @@ class TaskDetail:
 
 def task_detail(ctx: WorkContext, task_id: int, *, events: int = 10) -> TaskDetail:
     """One task as its viewer sees it: the row, recent history and the evidence files."""
-    from ledger.lifecycle import get_task
-
     task = get_task(ctx, task_id)
     require_view(ctx, task)
     view = task_view(
@@ -117,10 +120,6 @@ def evidence_of(session: Session, task_ids: list[int]) -> list[Evidence]:
 
 def evidence_file(ctx: WorkContext, evidence_id: int) -> Evidence:
     """An evidence file for someone who may see its task (supervisors judging before 销号)."""
-    from ledger.errors import NotFound
-    from ledger.i18n import render
-    from ledger.lifecycle import get_task
-
     evidence = ctx.session.get(Evidence, evidence_id)
     if evidence is None:
         raise NotFound(what=render("word.evidence", ctx.actor.lang), ref=f"#{evidence_id}")
@@ -133,8 +132,6 @@ def aspect_stats(ctx: WorkContext, round_name: str | None = None) -> list[Aspect
 
 
 def export(ctx: WorkContext, path: Path, round_name: str | None = None) -> int:
-    from ledger.exporter import export_ledger
-
     return export_ledger(
         ctx.session,
         path,
@@ -153,9 +150,7 @@ def latest_round(ctx: WorkContext) -> str | None:
     return max(views, key=lambda v: v.task.round_id).round_name
 
 
-def report_data(ctx: WorkContext, round_name: str) -> Any:
-    from ledger.reports import gather
-
+def report_data(ctx: WorkContext, round_name: str) -> ReportData:
     return gather(
         ctx.session,
         round_name,
