@@ -270,8 +270,10 @@ class _Writer:
         bold: bool = False,
         indent: bool = True,
         align: Any = None,
+        keep_with_next: bool = False,
     ) -> None:
         para = self.doc.add_paragraph()
+        para.paragraph_format.keep_with_next = keep_with_next or None
         if indent:
             para.paragraph_format.first_line_indent = Pt(2 * size)
         if align is not None:
@@ -409,19 +411,22 @@ class _Writer:
                 self.paragraph(f"{view.task.title}：按月报告进展，持续用力、久久为功。")
         sub += 1
         self.heading(f"（{chinese_numeral(sub)}）建立健全长效机制。", 2)
+        # the last paragraph keeps the signature company: no page with the signature alone
         self.paragraph(
             "坚持举一反三，倒查制度缺陷，固化整改成果，对已完成的整改事项开展"
-            "“回头看”，防止问题反弹。"
+            "“回头看”，防止问题反弹。",
+            keep_with_next=not self.public,
         )
         if self.public:
             contact = data.settings.contact.strip()
             self.paragraph(
                 "欢迎广大干部群众对巡察整改落实情况进行监督。如有意见建议，请及时向我们反映。"
-                + (f"联系方式：{contact}" if contact else "")
+                + (f"联系方式：{contact}" if contact else ""),
+                keep_with_next=True,
             )
-        self.paragraph("", indent=False)
+        self.paragraph("", indent=False, keep_with_next=True)
         signature = data.settings.signature.strip() or unit
-        self.paragraph(signature, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        self.paragraph(signature, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT, keep_with_next=True)
         self.paragraph(_chinese_date(data.today), indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
         if not self.public:
             self.appendix()
