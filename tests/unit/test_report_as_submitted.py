@@ -137,6 +137,9 @@ def test_cli_report_has_page_numbers_contact_signature_and_says_it_is_on_time(
     assert lines[-2:] == ["中共区文化和旅游局党组", "2026年11月2日"]
     footer = Document(str(out)).sections[0].footer._element.xml
     assert "PAGE" in footer  # page numbers
+    # the closing paragraph travels with the signature: never a page with the signature alone
+    closing = Document(str(out)).paragraphs[-4]
+    assert closing.text.startswith("欢迎广大干部群众") and closing.paragraph_format.keep_with_next
     internal = tmp_path / "internal.docx"
     assert main(["report", "--round", "第一轮", "--out", str(internal)], clock=clock) == 0
     assert "本报告按规定时限（2026年11月30日前）报送。" in paragraphs(internal)[2]
