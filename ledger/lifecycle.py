@@ -152,6 +152,19 @@ def mark_submitted(ctx: WorkContext, task_id: int, note: str = "") -> Task:
     return task
 
 
+def report_done(ctx: WorkContext, task_id: int, note: str, *, said: str) -> tuple[Task, bool]:
+    """The owner says it is done: submitted for 销号, or, for a 长期坚持 task (never closed),
+    what they said (`said`) recorded as this period's progress report. No reply is lost.
+
+    Returns the task and whether it was submitted.
+    """
+    task = get_task(ctx, task_id)
+    if task.kind == TaskKind.LONG_TERM and said.strip():
+        record_progress(ctx, task_id, said)
+        return task, False
+    return mark_submitted(ctx, task_id, note), True
+
+
 def verify(ctx: WorkContext, task_id: int, opinion: str = "") -> Task:
     """销号: a supervisor accepts the completion."""
     task = get_task(ctx, task_id)

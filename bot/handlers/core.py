@@ -31,7 +31,7 @@ from ledger import lifecycle, reads
 from ledger.access import is_owner, require_owner, require_supervisor
 from ledger.context import WorkContext
 from ledger.dates import parse_date
-from ledger.enums import OfficialRole, TaskKind
+from ledger.enums import OfficialRole
 from ledger.errors import InvalidInput, LedgerError, NotAllowed
 from ledger.i18n import audit_action, render
 from ledger.models import GroupSubscription, Task
@@ -388,13 +388,8 @@ class Handlers(Replies):
                 raise self.usage(ctx.actor.lang, "/done 编号 [完成说明]")
             task_id = self.task_id(args[0], ctx.actor.lang)
             note = self.check_length(" ".join(args[1:]), ctx.actor.lang)
-            if note and lifecycle.get_task(ctx, task_id).kind == TaskKind.LONG_TERM:
-                await self.apply_text(update, ctx, task_id, note, "done")  # kept as progress
-                return
-            task = lifecycle.mark_submitted(ctx, task_id, note)
-            await self.answer(
-                update, render("bot.submitted", ctx.actor.lang, label=task_label(task))
-            )
+            task, submitted = lifecycle.report_done(ctx, task_id, note, said=note)
+            await self.answer(update, self.done_text(ctx, task, submitted))
 
         await self.guarded(update, work)
 

@@ -12,9 +12,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from ledger import lifecycle, reads
 from ledger.context import WorkContext
-from ledger.enums import TaskKind, TaskStatus
+from ledger.enums import TaskStatus
 from ledger.errors import InvalidInput
 from ledger.i18n import render
+from ledger.models import Task
 from ledger.outbox import find_sent, record_sent
 from ledger.queries import TaskFilter
 from ledger.texts import task_label
@@ -79,27 +80,27 @@ class Replies:
         lang = ctx.actor.lang
         is_done, rest = split_done(text)
         if intent == "done" or (is_done and intent != "progress"):
-            task = lifecycle.get_task(ctx, task_id)
-            if task.kind != TaskKind.LONG_TERM:
-                task = lifecycle.mark_submitted(ctx, task_id, rest if is_done else text)
-                await self.answer(update, render("bot.submitted", lang, label=task_label(task)))
-                return
-            lifecycle.record_progress(ctx, task_id, text)
-            await self.answer(
-                update,
-                render(
-                    "bot.long_term_progress",
-                    lang,
-                    label=task_label(task),
-                    month=f"{ctx.today.year}年{ctx.today.month}月"
-                    if lang == "zh"
-                    else ctx.today.strftime("%Y-%m"),
-                ),
+            task, submitted = lifecycle.report_done(
+                ctx, task_id, rest if is_done else text, said=text
             )
+            await self.answer(update, self.done_text(ctx, task, submitted))
             return
         lifecycle.record_progress(ctx, task_id, text)
         task = lifecycle.get_task(ctx, task_id)
         await self.answer(update, render("bot.progress_recorded", lang, label=task_label(task)))
+
+    @staticmethod
+    def done_text(ctx: WorkContext, task: Task, submitted: bool) -> str:
+        """What was recorded: submitted for 销号, or (长期坚持) this month's progress."""
+        lang = ctx.actor.lang
+        if submitted:
+            return render("bot.submitted", lang, label=task_label(task))
+        month = (
+            f"{ctx.today.year}年{ctx.today.month}月"
+            if lang == "zh"
+            else ctx.today.strftime("%Y-%m")
+        )
+        return render("bot.long_term_progress", lang, label=task_label(task), month=month)
 
     async def ask_which(
         self,
@@ -193,9 +194,9 @@ class Replies:
         )
         if caption:
             is_done, rest = split_done(caption)
-            if is_done and task.kind != TaskKind.LONG_TERM:
-                lifecycle.mark_submitted(ctx, task_id, rest)
-                text += "\n" + render("bot.submitted", lang, label=task_label(task))
+            if is_done:
+                task, submitted = lifecycle.report_done(ctx, task_id, rest, said=caption)
+                text += "\n" + self.done_text(ctx, task, submitted)
             else:
                 lifecycle.record_progress(ctx, task_id, caption)
                 text += "\n" + render("bot.progress_recorded", lang, label=task_label(task))
