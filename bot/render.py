@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
+from bot.callbacks import encode_action, encode_page
 from ledger.enums import OfficialRole
 from ledger.i18n import render
 from ledger.models import Evidence, Official
@@ -20,25 +21,18 @@ MANAGER_ROLES = (
 )
 
 
-def callback_data(action: str, target: int, arg: str = "") -> str:
-    """Short, and never trusted: every press is checked against the database again."""
-    data = f"a:{action}:{target}" + (f":{arg}" if arg else "")
-    assert len(data.encode()) <= 64
-    return data
-
-
 def keyboard(
     buttons: list[list[Button]],
     lang: str,
     *,
     extra: list[list[InlineKeyboardButton]] | None = None,
 ) -> InlineKeyboardMarkup | None:
-    """Buttons of a notice; one carrying a task number (digests) shows it: "✅ 已完成 #3"."""
+    """Buttons of a notice; one naming a task number (digests) shows it: "✅ 已完成 #3"."""
     rows = [
         [
             InlineKeyboardButton(
-                render(b.label_key, lang) + (f" #{b.arg}" if b.arg else ""),
-                callback_data=callback_data(b.action, b.target),
+                render(b.label_key, lang) + (f" #{b.number}" if b.number is not None else ""),
+                callback_data=encode_action(b.action, b.target, b.arg),
             )
             for b in row
         ]
@@ -53,7 +47,7 @@ def evidence_rows(evidence: list[Evidence]) -> list[list[InlineKeyboardButton]]:
         [
             InlineKeyboardButton(
                 f"📎 #{e.task_id} {e.file_name}"[:60],
-                callback_data=callback_data("file", e.id or 0),
+                callback_data=encode_action("file", e.id or 0),
             )
         ]
         for e in evidence[:20]
@@ -97,7 +91,7 @@ def task_line(view: TaskView, lang: str, *, with_owner: bool = False) -> str:
 def page_keyboard(list_name: str, page: int, pages: int, arg: str) -> list[InlineKeyboardButton]:
     row = []
     if page > 1:
-        row.append(InlineKeyboardButton("◀", callback_data=f"p:{list_name}:{page - 1}:{arg}"))
+        row.append(InlineKeyboardButton("◀", callback_data=encode_page(list_name, page - 1, arg)))
     if page < pages:
-        row.append(InlineKeyboardButton("▶", callback_data=f"p:{list_name}:{page + 1}:{arg}"))
+        row.append(InlineKeyboardButton("▶", callback_data=encode_page(list_name, page + 1, arg)))
     return row

@@ -76,6 +76,24 @@ NEW_TASK_DEFAULTS: dict[str, Any] = {
 }
 # column widths in the schema (PostgreSQL enforces them; a too-long cell is a row error)
 MAX_REF, MAX_NAME, MAX_ROUND = 50, 100, 200
+# free-text limits (characters): a 200k-character title made /task and /mine send 99 messages
+FIELD_LIMITS = {
+    "title": 300,
+    "aspect": 500,
+    "problem": 500,
+    "target": 5000,
+    "measures": 5000,
+    "progress": 5000,
+    "notes": 2000,
+    "lead_unit": 200,
+    "partner_units": 1000,
+    "kind": 50,
+    "role": 50,
+    "status": 50,
+    "deadline": 100,
+}
+# C0 control characters other than tab and line breaks: PostgreSQL refuses NUL, xlsx all of them
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 DUTY_COLUMNS = (("owner", Duty.OWNER), ("leader", Duty.LEADER), ("supervisor", Duty.SUPERVISOR))
 ROLE_FOR_DUTY = {
     Duty.OWNER: OfficialRole.OWNER,
@@ -162,6 +180,8 @@ class ImportSummary:
     new_rounds: list[str] = field(default_factory=list)
     new_officials: list[str] = field(default_factory=list)
     dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)  # imported, but someone should look
+    hidden_rows: list[int] = field(default_factory=list)  # hidden in the sheet: skipped
 
     @property
     def changed(self) -> bool:
@@ -176,6 +196,7 @@ class _Parser:
         self.sheet = sheet
         self.options = options
         self.errors: list[RowError] = []
+        self.warnings: list[str] = []
         self.rounds = {r.name: r for r in ctx.session.exec(select(Round))}
 
     def header(self, name: str) -> str:
@@ -196,6 +217,7 @@ class _Parser:
         seen_refs: dict[tuple[str, str], int] = {}
         last_aspect, last_problem = "", ""
         for row, cells in self.sheet.rows:
+            self.check_cells(row, cells)
             round_name = _prose(cells.get("round")) or (self.options.name or "")
             if not round_name:
                 self.fail(
@@ -242,6 +264,12 @@ class _Parser:
                         )
             if not people[Duty.OWNER]:
                 self.fail(row, "owner", "责任人为空（每项任务至少要有一名责任人）")
+            self_supervised = [n for n in people[Duty.OWNER] if n in people[Duty.SUPERVISOR]]
+            if self_supervised:
+                self.warnings.append(
+                    f"第{row}行：{'、'.join(self_supervised)} 既是{self.header('owner')}又是"
+                    f"{self.header('supervisor')}；本人不能销号自己的任务，请另设督办人"
+                )
             if not ref or values is None:
                 continue
             parsed.append(
@@ -259,6 +287,23 @@ class _Parser:
                 )
             )
         return parsed
+
+    def check_cells(self, row: int, cells: dict[str, Any]) -> None:
+        """Control characters and over-long text are row errors, never stored."""
+        for name, value in cells.items():
+            if not isinstance(value, str):
+                continue
+            bad = _CONTROL.search(value)
+            if bad is not None:
+                self.fail(
+                    row,
+                    name,
+                    f"含有不可见的控制字符 U+{ord(bad.group()):04X}（第{bad.start() + 1}个字符），"
+                    "请删除后重新导入",
+                )
+            limit = FIELD_LIMITS.get(name)
+            if limit is not None and len(_prose(value)) > limit:
+                self.fail(row, name, f"内容过长（{len(_prose(value))}字，最多{limit}字）")
 
     def task_values(
         self, row: int, cells: dict[str, Any], round_name: str, fallback_title: str
@@ -672,7 +717,10 @@ def import_sheet(
         raise ImportFailed(sorted(parser.errors, key=lambda e: e.row))
     if not parsed:
         raise ImportFailed([RowError(0, "表格", "表中没有任务行")])
-    return _Applier(ctx, options, dry_run).apply(parsed)
+    summary = _Applier(ctx, options, dry_run).apply(parsed)
+    summary.warnings.extend(parser.warnings)
+    summary.hidden_rows = list(sheet.hidden_rows)
+    return summary
 
 
 def import_file(

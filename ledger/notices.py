@@ -19,6 +19,9 @@ class Button:
     action: str
     target: int
     arg: str = ""
+    number: int | None = (
+        None  # shown after the label ("✅ 已完成 #3") where several tasks share a message
+    )
 
 
 @dataclass
@@ -178,8 +181,8 @@ def _names(value: Any) -> str:
     return str(value or "—")
 
 
-def bind_buttons(template: list[list[Button]], target: int) -> list[list[Button]]:
-    return [[Button(b.label_key, b.action, target, b.arg) for b in row] for row in template]
+def bind_buttons(template: list[list[Button]], target: int, arg: str = "") -> list[list[Button]]:
+    return [[Button(b.label_key, b.action, target, arg or b.arg) for b in row] for row in template]
 
 
 def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -> Notice:
@@ -213,8 +216,10 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
         )
     text = render(text_key, lang, **values).rstrip()
     target = int(params.get("request_id") or params.get("task_id") or 0)
+    # a 销号/退回 button is for the submission it announced, not a later one
+    arg = str(params.get("submission") or "") if kind == "submitted" else ""
     template = BUTTONS_FOR_TEXT.get(text_key) or BUTTONS_FOR_KIND.get(kind, [])
-    buttons = bind_buttons(template, target) if target else []
+    buttons = bind_buttons(template, target, arg) if target else []
     return Notice(text=text, buttons=buttons)
 
 
@@ -235,7 +240,9 @@ def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
     for p in items:  # an owner's actions, or a leader's (催办/详情), each naming its task
         task_id = int(p["task_id"])
         template = BUTTONS_FOR_TEXT.get(str(p.get("text_key", "")), DIGEST_BUTTONS)
-        buttons.append([Button(b.label_key, b.action, task_id, str(task_id)) for b in template[0]])
+        buttons.append(
+            [Button(b.label_key, b.action, task_id, number=task_id) for b in template[0]]
+        )
     text = render("notice.digest", lang, count=len(items), lines="\n".join(lines))
     return Notice(text=text, buttons=buttons)
 

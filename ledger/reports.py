@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import unicodedata
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +29,8 @@ from openpyxl import Workbook
 from sqlmodel import Session, col, func, select
 
 from config.settings import ReportSettings
+from ledger.cells import append_row
+from ledger.clock import as_utc
 from ledger.enums import TaskKind, TaskRole, TaskStatus
 from ledger.errors import InvalidInput
 from ledger.models import AuditEvent, Evidence, Official, Round
@@ -65,7 +68,7 @@ class EvidenceRow:
     size: int
     local_path: str
     telegram_file_id: str
-    uploaded: datetime | None = None  # the instant (UTC), shown in local time in the appendix
+    uploaded_instant: datetime | None = None  # aware; shown in the configured zone
 
 
 @dataclass
@@ -167,7 +170,7 @@ def gather(
             size=e.size,
             local_path=e.local_path,
             telegram_file_id=e.telegram_file_id,
-            uploaded=e.created_at,
+            uploaded_instant=as_utc(e.created_at),
         )
         for e in session.exec(
             select(Evidence)
@@ -488,13 +491,10 @@ class _Writer:
         table.style = "Table Grid"
         for cell, text in zip(table.rows[0].cells, ARCHIVE_HEADERS, strict=True):
             cell.text = text
-        when = ARCHIVE_HEADERS.index("上传时间")
         for row in self.data.evidence:
             cells = table.add_row().cells
-            values = _archive_row(row)
-            if row.uploaded is not None and self.data.zone is not None:
-                values[when] = _local_time(row.uploaded, self.data.zone)
-            for cell, text in zip(cells, values, strict=True):
+            # evidence times as the office read them (Beijing time), not UTC
+            for cell, text in zip(cells, _archive_row(row, self.data.zone), strict=True):
                 cell.text = str(text)
         for row_cells in table.rows:
             for cell in row_cells.cells:
@@ -506,24 +506,44 @@ class _Writer:
 CLOSED_OR_SUBMITTED = (TaskStatus.CLOSED, TaskStatus.SUBMITTED)
 
 
-def _local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """Evidence times as the office reads them (Beijing time), not UTC."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
 ARCHIVE_HEADERS = ["任务", "文件", "SHA-256", "上传人", "上传时间", "本地副本"]
 
 
-def _archive_row(row: EvidenceRow) -> list[str]:
+def _archive_row(row: EvidenceRow, zone: ZoneInfo | None = None) -> list[str]:
+    """One line of 整改档案清单; with `zone`, the upload time as the office's clock showed it."""
+    when = row.uploaded_at
+    if zone is not None and row.uploaded_instant is not None:
+        when = row.uploaded_instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     return [
         f"#{row.task_id} {row.task_title}",
         row.file_name,
         row.sha256 or "—",
         row.uploaded_by,
-        row.uploaded_at,
+        when,
         "有" if row.local_path else "无（仅 Telegram 存档）",
     ]
+
+
+MAX_ENTRY_NAME = 100
+
+
+def archive_entry_name(task_id: int, file_name: str) -> str:
+    """`task-ID/NAME` with NAME safe inside any unzip: no folders, no `..`, never empty.
+
+    The name comes from whoever uploaded the file (Telegram passes it through untouched).
+    """
+    name = unicodedata.normalize("NFC", file_name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable() and c not in '<>:"|?*')
+    name = name.strip(" .")  # no "..", no hidden or trailing-dot names (Windows drops them)
+    if not name:
+        name = "file"
+    stem, dot, ext = name.rpartition(".")
+    if len(name) > MAX_ENTRY_NAME:
+        if dot and 0 < len(ext) <= 10:
+            name = stem[: MAX_ENTRY_NAME - len(ext) - 1].rstrip(" .") + "." + ext
+        else:
+            name = name[:MAX_ENTRY_NAME].rstrip(" .")
+    return f"task-{task_id}/{name or 'file'}"
 
 
 def _chinese_date(day: date) -> str:
@@ -541,19 +561,19 @@ class ArchiveSummary:
     missing_copies: int
 
 
-def write_archive(data: ReportData, path: Path) -> ArchiveSummary:
+def write_archive(data: ReportData, path: Path, *, zone: ZoneInfo) -> ArchiveSummary:
     """Every stored evidence file, a folder per task, hashes checked, with the list as xlsx.
 
     A file whose bytes no longer match its recorded sha256 stops the archive: nothing is written.
+    Entry names are sanitised (`archive_entry_name`); the list's cells are text, never formulas,
+    and its times are in `zone`.
     """
     problems = []
     contents: dict[str, bytes] = {}
-    folders: dict[int, str] = {}
     used: dict[str, int] = defaultdict(int)
     for row in data.evidence:
         if not row.local_path:
             continue
-        folder = folders.setdefault(row.task_id, f"task-{row.task_id}")
         try:
             blob = Path(row.local_path).read_bytes()
         except OSError as exc:
@@ -562,10 +582,11 @@ def write_archive(data: ReportData, path: Path) -> ArchiveSummary:
         if row.sha256 and hashlib.sha256(blob).hexdigest() != row.sha256:
             problems.append(f"#{row.task_id} {row.file_name}: 文件内容与登记的 sha256 不一致")
             continue
-        name = f"{folder}/{row.file_name}"
+        name = archive_entry_name(row.task_id, row.file_name)
         used[name] += 1
         if used[name] > 1:
-            stem, dot, ext = row.file_name.rpartition(".")
+            folder, _, base = name.partition("/")
+            stem, dot, ext = base.rpartition(".")
             name = f"{folder}/{stem or ext}-{used[name]}{dot}{ext if stem else ''}"
         contents[name] = blob
     if problems:
@@ -576,9 +597,9 @@ def write_archive(data: ReportData, path: Path) -> ArchiveSummary:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "整改档案清单"
-    sheet.append(ARCHIVE_HEADERS)
+    append_row(sheet, ARCHIVE_HEADERS)
     for row in data.evidence:
-        sheet.append(_archive_row(row))
+        append_row(sheet, _archive_row(row, zone))
     listing = io.BytesIO()
     workbook.save(listing)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:

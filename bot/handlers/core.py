@@ -16,7 +16,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.callbacks import PagePress, decode, encode_action
 from bot.handlers.replies import Replies
+from bot.invites import paused_reply
 from bot.render import (
     MANAGER_ROLES,
     evidence_rows,
@@ -94,7 +96,7 @@ class Handlers(Replies):
     @staticmethod
     def task_id(arg: str, lang: str) -> int:
         cleaned = arg.lstrip("#")
-        if not cleaned.isdigit() or len(cleaned) > 9:
+        if not (cleaned.isascii() and cleaned.isdigit()) or len(cleaned) > 9:  # not '²'/'١'
             raise InvalidInput("error.input", detail=render("bot.bad_id", lang))
         return int(cleaned)
 
@@ -120,11 +122,24 @@ class Handlers(Replies):
         args = context.args or []
         if args and chat.type == ChatType.PRIVATE:
             with self.svc.work(user.id) as ctx:
-                result = redeem_invite(ctx, args[0][:64], telegram_user_id=user.id, chat_id=chat.id)
+                guesses = self.svc.invite_guesses
+                paused = paused_reply(guesses, ctx, user.id, chat.id)
+                if paused is not None:
+                    await self.answer(update, paused)
+                    return
+                result = redeem_invite(
+                    ctx,
+                    args[0][:64],
+                    telegram_user_id=user.id,
+                    chat_id=chat.id,
+                    audit_refusal=guesses.starts_burst(user.id, chat.id, ctx.now),
+                )
                 if result.error is not None or result.official is None:
+                    guesses.failed(user.id, chat.id, ctx.now)
                     error = result.error or LedgerError("error.invite_unknown")
                     await self.answer(update, error.text("zh"))
                     return
+                guesses.succeeded(user.id, chat.id)
                 official = result.official
                 queued = (
                     render("bot.bound_queued", official.language, count=result.queued)
@@ -282,7 +297,7 @@ class Handlers(Replies):
                 args = context.args or []
                 arg = ""
                 if name == "due" and args:
-                    if not args[0].isdigit() or int(args[0]) > 366:
+                    if not (args[0].isascii() and args[0].isdigit()) or int(args[0]) > 366:
                         raise self.usage(ctx.actor.lang, "/due [天数]")
                     arg = args[0]
                 if name == "owner":
@@ -307,10 +322,15 @@ class Handlers(Replies):
         files = reads.evidence_of(ctx.session, [v.id for v in views])
         rows: list[list[InlineKeyboardButton]] = []
         for v in views:  # each item's decision, then its evidence files to open first
+            stamp = lifecycle.submission_stamp(v.task)
             rows.append(
                 [
-                    InlineKeyboardButton(f"✔ #{v.id}", callback_data=f"a:approve:{v.id}"),
-                    InlineKeyboardButton(f"✖ #{v.id}", callback_data=f"a:reject:{v.id}"),
+                    InlineKeyboardButton(
+                        f"✔ #{v.id}", callback_data=encode_action("approve", v.id, stamp)
+                    ),
+                    InlineKeyboardButton(
+                        f"✖ #{v.id}", callback_data=encode_action("reject", v.id, stamp)
+                    ),
                 ]
             )
             rows += evidence_rows([e for e in files if e.task_id == v.id])
@@ -680,7 +700,9 @@ class Handlers(Replies):
                 await self.extend_with(update, ctx, task_id, text.split())
                 return
             if intent == "reject":
-                task = lifecycle.reject(ctx, task_id, text)
+                # the 退回 button was for one submission: a reason typed later applies to it only
+                submission = row.params.get("submission")
+                task = lifecycle.reject(ctx, task_id, text, submission=submission)
                 await self.answer(update, render("bot.rejected", lang, label=task_label(task)))
                 return
             if intent == "ext_no":
@@ -715,13 +737,17 @@ class Handlers(Replies):
                 photo = message.photo[-1]
                 file_id, unique = photo.file_id, photo.file_unique_id
                 name, size, mime = f"photo-{unique}.jpg", photo.file_size or 0, "image/jpeg"
-            lifecycle.check_evidence_size(ctx, size)
+            if task is not None:
+                lifecycle.check_evidence(ctx, task, size)
+            else:
+                lifecycle.check_evidence_size(ctx, size)
             telegram_file = await context.bot.get_file(file_id)
             buffer = io.BytesIO()
             await telegram_file.download_to_memory(buffer)
             data = buffer.getvalue()
             sha = hashlib.sha256(data).hexdigest()
             folder = f"task-{task.id}" if task is not None else "unsorted"
+            local, created = self.store(ctx, folder, sha, name, data)
             kept = {
                 "file_name": name,
                 "size": len(data),
@@ -729,7 +755,8 @@ class Handlers(Replies):
                 "sha256": sha,
                 "telegram_file_id": file_id,
                 "telegram_file_unique_id": unique,
-                "local_path": str(self.store(ctx, folder, sha, name, data)),
+                "local_path": str(local),
+                "created": created,
                 "caption": self.check_length((message.caption or "").strip(), ctx.actor.lang),
             }
             if task is None:
@@ -741,17 +768,21 @@ class Handlers(Replies):
 
         await self.guarded(update, work)
 
-    def store(self, ctx: WorkContext, folder_name: str, sha: str, name: str, data: bytes) -> Path:
-        """Evidence kept owner-only, one folder per task (or unsorted), named by its hash."""
+    def store(
+        self, ctx: WorkContext, folder_name: str, sha: str, name: str, data: bytes
+    ) -> tuple[Path, bool]:
+        """Evidence kept owner-only, one folder per task (or unsorted), named by its hash;
+        (path, created)."""
         folder = ctx.settings.evidence_dir / folder_name
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         ctx.settings.evidence_dir.chmod(0o700)
         safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
         path = folder / f"{sha[:16]}-{safe}"
-        if not path.exists():
-            path.write_bytes(data)
-            path.chmod(0o600)
-        return path
+        if path.exists():
+            return path, False
+        path.write_bytes(data)
+        path.chmod(0o600)
+        return path, True
 
     # --- buttons -------------------------------------------------------------------------
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -764,30 +795,31 @@ class Handlers(Replies):
 
         async def work(ctx: WorkContext) -> None:
             lang = ctx.actor.lang
-            parts = data.split(":")
-            if parts[0] == "p" and len(parts) == 4 and parts[2].isdigit():
-                flt, title, order, with_owner = self.list_spec(ctx, parts[1], parts[3])
+            press = decode(data)
+            if isinstance(press, PagePress):
+                flt, title, order, with_owner = self.list_spec(ctx, press.list_name, press.arg)
                 await self.send_list(
                     update,
                     ctx,
-                    parts[1],
+                    press.list_name,
                     flt,
                     title,
-                    int(parts[2]),
-                    parts[3],
+                    press.page,
+                    press.arg,
                     edit=True,
                     order=order,
                     with_owner=with_owner,
                 )
                 return
-            if parts[0] != "a" or len(parts) != 3 or not parts[2].isdigit() or len(parts[2]) > 9:
+            if press is None:
                 raise InvalidInput("error.input", detail=render("bot.button_stale", lang))
-            action, target = parts[1], int(parts[2])
-            await self.act(update, ctx, action, target)
+            await self.act(update, ctx, press.action, press.target, press.arg)
 
         await self.guarded(update, work)
 
-    async def act(self, update: Update, ctx: WorkContext, action: str, target: int) -> None:
+    async def act(
+        self, update: Update, ctx: WorkContext, action: str, target: int, arg: str = ""
+    ) -> None:
         lang = ctx.actor.lang
         chat = update.effective_chat
         assert chat is not None
@@ -798,8 +830,10 @@ class Handlers(Replies):
             task = lifecycle.get_task(ctx, target)
             if action == "reject":
                 require_supervisor(ctx, task, "action.reject")
+                lifecycle.check_submission(ctx, task, arg)
             else:
                 require_owner(ctx, task)
+                lifecycle.check_still_open(ctx, task, action)
             if action == "done" and lifecycle.evidence_count(ctx, target) > 0:
                 lifecycle.mark_submitted(ctx, target, "")
                 await self.answer(update, render("bot.submitted", lang, label=task_label(task)))
@@ -810,9 +844,11 @@ class Handlers(Replies):
                 label=task_label(task),
                 example=((task.deadline or ctx.today) + timedelta(days=30)).isoformat(),
             )
-            await self.prompt(update, ctx, text, task_id=target, params={"action": action})
+            await self.prompt(
+                update, ctx, text, task_id=target, params={"action": action, "submission": arg}
+            )
         elif action == "approve":
-            task = lifecycle.verify(ctx, target, "")
+            task = lifecycle.verify(ctx, target, "", submission=arg)
             await self.answer(update, render("bot.approved", lang, label=task_label(task)))
         elif action == "remind":
             await self.send_nudge(update, ctx, target)

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from ledger import lifecycle, reads
 from ledger.context import WorkContext
 from ledger.enums import TaskStatus
-from ledger.errors import InvalidInput
+from ledger.errors import InvalidInput, LedgerError
 from ledger.i18n import render
 from ledger.models import Task
 from ledger.outbox import find_sent, record_sent
@@ -182,24 +182,29 @@ class Replies:
         """Store a kept file as evidence; a caption "已完成…" submits the task and says so."""
         lang = ctx.actor.lang
         caption = str(kept.get("caption") or "")
-        fields = {k: v for k, v in kept.items() if k != "caption"}
-        lifecycle.add_evidence(ctx, task_id, **fields)
-        task = lifecycle.get_task(ctx, task_id)
-        text = render(
-            "bot.evidence_recorded",
-            lang,
-            file=kept["file_name"],
-            size=_size(int(kept["size"])),
-            label=task_label(task),
-        )
-        if caption:
-            is_done, rest = split_done(caption)
-            if is_done:
-                task, submitted = lifecycle.report_done(ctx, task_id, rest, said=caption)
-                text += "\n" + self.done_text(ctx, task, submitted)
-            else:
-                lifecycle.record_progress(ctx, task_id, caption)
-                text += "\n" + render("bot.progress_recorded", lang, label=task_label(task))
+        fields = {k: v for k, v in kept.items() if k not in ("caption", "created")}
+        try:
+            lifecycle.add_evidence(ctx, task_id, **fields)
+            task = lifecycle.get_task(ctx, task_id)
+            text = render(
+                "bot.evidence_recorded",
+                lang,
+                file=kept["file_name"],
+                size=_size(int(kept["size"])),
+                label=task_label(task),
+            )
+            if caption:
+                is_done, rest = split_done(caption)
+                if is_done:
+                    task, submitted = lifecycle.report_done(ctx, task_id, rest, said=caption)
+                    text += "\n" + self.done_text(ctx, task, submitted)
+                else:
+                    lifecycle.record_progress(ctx, task_id, caption)
+                    text += "\n" + render("bot.progress_recorded", lang, label=task_label(task))
+        except LedgerError:
+            if kept.get("created"):  # refused evidence leaves no copy in evidence/ (nor backups)
+                Path(str(kept["local_path"])).unlink(missing_ok=True)
+            raise
         await self.answer(update, text)
 
 

@@ -402,9 +402,9 @@ def test_a_leaders_digest_carries_nudge_and_details_not_owner_buttons():
         for n in (3, 5)
     ]
     leader = render_digest([{**p, "text_key": "notice.reminder.leader"} for p in items], "zh")
-    assert [[(b.action, b.target, b.arg) for b in row] for row in leader.buttons] == [
-        [("remind", 3, "3"), ("details", 3, "3")],
-        [("remind", 5, "5"), ("details", 5, "5")],
+    assert [[(b.action, b.target, b.number) for b in row] for row in leader.buttons] == [
+        [("remind", 3, 3), ("details", 3, 3)],
+        [("remind", 5, 5), ("details", 5, 5)],
     ]
     owner = render_digest([{**p, "text_key": "notice.reminder.owner"} for p in items], "zh")
     assert [b.action for b in owner.buttons[0]] == ["done", "progress", "details"]
