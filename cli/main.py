@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from cli import routing as channel_commands
 from cli.table import render_table
 from config import Settings, SettingsError, load_settings
 from ledger.clock import Clock, SystemClock
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", metavar="NAME", help="only tasks of this 责任人")
     p.add_argument("--round", dest="round_name")
 
-    sub.add_parser("officials", help="list officials and whether they are bound to Telegram")
+    channel_commands.add_parsers(sub)  # officials [set …], groups [add|remove …]
 
     p = sub.add_parser("invite", help="a one-time binding code and deep link for an official")
     p.add_argument("name")
@@ -287,9 +288,12 @@ def cmd_tasks(app: App, args: argparse.Namespace) -> int:
 def cmd_officials(app: App, args: argparse.Namespace) -> int:
     from ledger.delivery import refused_counts
 
+    if args.action == "set":
+        return channel_commands.cmd_officials_set(app, args)
     with session_scope(app.engine) as session:
         people = list_officials(session)
         refused = refused_counts(session)
+        channels = channel_commands.describe(app, session, people)
     if not people:
         print("（还没有人员；先导入台账）")
         return 0
@@ -301,10 +305,24 @@ def cmd_officials(app: App, args: argparse.Namespace) -> int:
         return "，".join(notes)
 
     rows = [
-        [o.name, render(f"orole.{o.role}"), o.unit, "已绑定" if o.chat_id else "待邀请", note(o)]
-        for o in people
+        [
+            o.name,
+            render(f"orole.{o.role}"),
+            o.unit,
+            "已绑定" if o.chat_id else "待邀请",
+            shown,
+            using,
+            note(o),
+        ]
+        for o, (shown, using) in zip(people, channels, strict=True)
     ]
-    print(render_table(["姓名", "角色", "单位", "Telegram", "备注"], rows, [12, 10, 20, 8, 10]))
+    print(
+        render_table(
+            ["姓名", "角色", "单位", "Telegram", "渠道", "在用", "备注"],
+            rows,
+            [12, 10, 20, 8, 48, 10, 10],
+        )
+    )
     return 0
 
 
@@ -419,28 +437,31 @@ def cmd_backup(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
+    import channels
+
     token = app.settings.telegram.resolved_token()
-    if not token:
+    if not token and not channels.configured(app.settings):
         raise CliError(
-            "没有设置机器人令牌 (no bot token): set LEDGERBOT_TELEGRAM__TOKEN or "
-            "LEDGERBOT_TELEGRAM__TOKEN_FILE. To try ledgerbot without Telegram, run `ledgerbot demo`."
+            "没有设置任何送达渠道 (no channel set up): set LEDGERBOT_TELEGRAM__TOKEN (or "
+            "__TOKEN_FILE), or LEDGERBOT_WECOM__CORP_ID, LEDGERBOT_DINGTALK__APP_KEY, "
+            "LEDGERBOT_EMAIL__SMTP_HOST (see README). To try ledgerbot, run `ledgerbot demo`."
         )
     from bot.redact import install
 
-    install(token, app.settings.log_level)
+    install(token, app.settings.log_level)  # httpx's URL lines (access tokens) are off too
     telegram = app.settings.telegram
     if args.webhook and not telegram.webhook_url:
         raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL (the public URL)")
     from cli.serve import serve
 
-    with startup_errors(token):
+    with startup_errors(token or ""):
         asyncio.run(
             serve(
                 app.settings,
                 app.engine,
                 app.clock,
                 token=token,
-                webhook=bool(args.webhook or telegram.webhook_url),
+                webhook=bool(token) and bool(args.webhook or telegram.webhook_url),
             )
         )
     return 0
@@ -485,6 +506,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "export": cmd_export,
     "tasks": cmd_tasks,
     "officials": cmd_officials,
+    "groups": channel_commands.cmd_groups,
     "invite": cmd_invite,
     "sweep": cmd_sweep,
     "report": cmd_report,

@@ -24,37 +24,56 @@ log = logging.getLogger(__name__)
 
 
 async def serve(
-    settings: Settings, engine: Engine, clock: Clock, *, token: str, webhook: bool
+    settings: Settings, engine: Engine, clock: Clock, *, token: str | None, webhook: bool
 ) -> None:
-    from bot.app import build_application, webhook_options
-    from bot.dispatcher import TelegramSender
+    """Everything in one loop; without a Telegram token, the worker (WeCom, DingTalk, email,
+    robots) and the scheduler alone."""
+    import channels
 
-    application = build_application(settings, engine, token=token, clock=clock)
-    senders: list[Sender] = [
-        TelegramSender(application.bot, pace_seconds=settings.telegram.private_chat_interval)
-    ]
+    senders: list[Sender] = channels.senders(settings, clock)
+    application: Any = None
+    if token:
+        from bot.app import build_application
+        from bot.dispatcher import TelegramSender
+
+        application = build_application(settings, engine, token=token, clock=clock)
+        senders.insert(
+            0, TelegramSender(application.bot, pace_seconds=settings.telegram.private_chat_interval)
+        )
     worker = Worker(engine, settings, clock, senders)
     scheduler = SweepScheduler(engine, SweepPolicy.from_settings(settings), clock)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    async with application:  # initialize … shutdown
-        delivering = asyncio.create_task(worker.run_forever())
-        try:
-            updater: Any = application.updater
+    if application is not None:
+        await application.initialize()  # the bot must be ready before the worker sends
+    delivering = asyncio.create_task(worker.run_forever())
+    try:
+        updater: Any = application.updater if application is not None else None
+        if updater is not None:
             if webhook:
+                from bot.app import webhook_options
+
                 await updater.start_webhook(**webhook_options(settings))
             else:
                 await updater.start_polling()
             await application.start()
-            await scheduler.start()
-            log.info("running worker=%s webhook=%s", worker.name, webhook)
-            await stopping.wait()
-            log.info("stopping")
-            scheduler.shutdown()
+        await scheduler.start()
+        log.info(
+            "running worker=%s webhook=%s channels=%s",
+            worker.name,
+            webhook,
+            ",".join(s.channel.value for s in senders),
+        )
+        await stopping.wait()
+        log.info("stopping")
+        scheduler.shutdown()
+        if updater is not None:
             await updater.stop()
             await application.stop()
-        finally:
-            worker.stop()
-            await delivering  # the message in flight is finished; the rest stays pending
+    finally:
+        worker.stop()
+        await delivering  # the message in flight is finished; the rest stays pending
+        if application is not None:
+            await application.shutdown()

@@ -68,11 +68,13 @@ def check_webhook(channel: Channel, url: str, option: str) -> str:
 
 
 def masked(url: str) -> str:
-    """A webhook as shown: host and path, the key or token cut to its first four characters."""
+    """A webhook as shown: host and path, its key or token cut to the first four characters."""
     parts = urlsplit(url)
-    tail = parts.query or parts.path.rsplit("/", 1)[-1]
-    shown = parts.path if parts.query else parts.path[: len(parts.path) - len(tail)]
-    return f"{parts.scheme}://{parts.hostname}{shown}{'?' if parts.query else ''}{tail[:8]}…"
+    if parts.query:
+        name, _, value = parts.query.partition("&")[0].partition("=")
+        return f"{parts.scheme}://{parts.hostname}{parts.path}?{name}={value[:4]}…"
+    head, _, token = parts.path.rpartition("/")
+    return f"{parts.scheme}://{parts.hostname}{head}/{token[:4]}…"
 
 
 def find_group(session: Session, name: str) -> GroupSubscription | None:

@@ -1,0 +1,175 @@
+"""`ledgerbot officials set …` (a person's contacts and preferred channel) and `ledgerbot
+groups …` (group robots). Each parses, calls one ledger service, prints."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from ledger.contacts import (
+    PERSON_CHANNELS,
+    Routing,
+    contacts_of,
+    preferences,
+    route,
+    set_contact,
+    set_preference,
+)
+from ledger.db import session_scope
+from ledger.enums import Channel
+from ledger.errors import InvalidInput
+from ledger.groups import add_robot, list_groups, remove_group
+from ledger.models import Official
+from ledger.officials import find_official
+
+if TYPE_CHECKING:
+    from cli.main import App
+
+CHANNEL_LABEL = {
+    Channel.TELEGRAM: "Telegram",
+    Channel.WECOM: "企业微信",
+    Channel.DINGTALK: "钉钉",
+    Channel.EMAIL: "邮箱",
+    Channel.MOBILE: "手机",
+    Channel.WECOM_ROBOT: "企业微信群机器人",
+    Channel.DINGTALK_ROBOT: "钉钉群机器人",
+    Channel.FEISHU_ROBOT: "飞书群机器人",
+}
+SET_OPTIONS = (
+    ("wecom", Channel.WECOM, "USERID", "the 企业微信 userid"),
+    ("dingtalk", Channel.DINGTALK, "USERID", "the 钉钉 userid"),
+    ("email", Channel.EMAIL, "ADDR", "the mail address"),
+    ("mobile", Channel.MOBILE, "M", "the mobile number (robots @-mention by it)"),
+)
+
+
+def add_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """`officials [set …]` and `groups [add|remove …]`; returns the officials parser."""
+    officials = sub.add_parser(
+        "officials", help="list officials, their channels and the one in use; `set` their contacts"
+    )
+    actions = officials.add_subparsers(dest="action", metavar="ACTION")
+    p = actions.add_parser("set", help="set a person's contacts (empty value clears one)")
+    p.add_argument("name")
+    for option, _, metavar, what in SET_OPTIONS:
+        p.add_argument(f"--{option}", metavar=metavar, help=what)
+    p.add_argument(
+        "--prefer",
+        metavar="CHANNEL",
+        help="this person's first channel: "
+        + ", ".join(c.value for c in PERSON_CHANNELS)
+        + " ('' for the order)",
+    )
+
+    groups = sub.add_parser(
+        "groups", help="group chats for the weekly digest: list, add a robot, remove"
+    )
+    actions = groups.add_subparsers(dest="action", metavar="ACTION")
+    p = actions.add_parser("add", help="add a group robot (WeCom, DingTalk or Feishu)")
+    p.add_argument("name")
+    hook = p.add_mutually_exclusive_group(required=True)
+    hook.add_argument("--wecom-webhook", metavar="URL")
+    hook.add_argument("--dingtalk-webhook", metavar="URL")
+    hook.add_argument("--feishu-webhook", metavar="URL")
+    p.add_argument("--dingtalk-secret", metavar="S", default="", help="the robot's 加签 secret")
+    p.add_argument("--feishu-secret", metavar="S", default="", help="the bot's 签名校验 secret")
+    p = actions.add_parser("remove", help="remove a group (what was queued for it is dropped)")
+    p.add_argument("name")
+    return officials
+
+
+def cmd_officials_set(app: App, args: argparse.Namespace) -> int:
+    given = {channel: getattr(args, option) for option, channel, _, _ in SET_OPTIONS}
+    given = {c: v for c, v in given.items() if v is not None}
+    if not given and args.prefer is None:
+        raise InvalidInput(
+            "error.input",
+            detail="officials set: give --wecom, --dingtalk, --email, --mobile or --prefer",
+        )
+    with session_scope(app.engine) as session:
+        ctx = app.context(session)
+        person = find_official(session, args.name)
+        if person is None:
+            raise InvalidInput("error.official_unknown", name=args.name)
+        for channel, value in given.items():
+            set_contact(ctx, person, channel, value)
+        if args.prefer is not None:
+            set_preference(ctx, person, args.prefer.strip().lower())
+        session.flush()
+        line = describe(app, session, [person])[0]
+    print(f"已更新 (updated) {person.name}：{line[0]}；在用 (in use)：{line[1]}")
+    return 0
+
+
+def describe(app: App, session: Session, persons: list[Official]) -> list[tuple[str, str]]:
+    """Each person's channels ('企业微信 zhaolei ✓ · 邮箱 a@b ✗ …') and the one in use."""
+    import channels
+
+    ids = [p.id for p in persons if p.id is not None]
+    contacts = contacts_of(session, ids)
+    prefer = preferences(session, ids)
+    routing = Routing.of(app.settings.delivery.channels(), channels.configured(app.settings))
+    lines = []
+    for person in persons:
+        assert person.id is not None
+        mine = contacts[person.id]
+        shown = []
+        if person.chat_id is not None:
+            shown.append(f"Telegram {'✓' if person.reachable else '✗ 无法送达'}")
+        for channel in (Channel.WECOM, Channel.DINGTALK, Channel.EMAIL, Channel.MOBILE):
+            contact = mine.get(channel)
+            if contact is not None:
+                mark = (
+                    "" if channel == Channel.MOBILE else (" ✓" if contact.reachable else " ✗ 被拒")
+                )
+                shown.append(f"{CHANNEL_LABEL[channel]} {contact.address}{mark}")
+        if person.id in prefer:
+            shown.append(f"优先 {CHANNEL_LABEL[prefer[person.id]]}")
+        using = route(person, mine, routing.order, prefer.get(person.id))
+        lines.append((" · ".join(shown) or "—", CHANNEL_LABEL[using] if using else "无 (none)"))
+    return lines
+
+
+def cmd_groups(app: App, args: argparse.Namespace) -> int:
+    from cli.table import render_table
+
+    with session_scope(app.engine) as session:
+        ctx = app.context(session)
+        if args.action == "add":
+            channel, url, secret = robot_of(args)
+            group = add_robot(ctx, args.name, channel, url, secret)
+            print(
+                f"已添加 (added) {group.name}：{CHANNEL_LABEL[channel]}{'，已加签' if secret else ''}"
+            )
+            return 0
+        if args.action == "remove":
+            remove_group(ctx, args.name)
+            print(f"已移除 (removed) {args.name}")
+            return 0
+        groups = list_groups(session)
+    if not groups:
+        print(
+            "（还没有群；在 Telegram 群里 /subscribe，或 `ledgerbot groups add NAME --wecom-webhook URL`）"
+        )
+        return 0
+    rows = [[g.name, CHANNEL_LABEL[g.channel], g.where, "是" if g.signed else ""] for g in groups]
+    print(render_table(["群", "渠道", "地址", "加签"], rows, [24, 16, 72, 4]))
+    return 0
+
+
+def robot_of(args: argparse.Namespace) -> tuple[Channel, str, str]:
+    if args.wecom_webhook:
+        if args.dingtalk_secret or args.feishu_secret:
+            raise InvalidInput("error.group_secret", option="--dingtalk-secret/--feishu-secret")
+        return Channel.WECOM_ROBOT, args.wecom_webhook, ""
+    if args.dingtalk_webhook:
+        if args.feishu_secret:
+            raise InvalidInput("error.group_secret", option="--feishu-secret")
+        return Channel.DINGTALK_ROBOT, args.dingtalk_webhook, args.dingtalk_secret
+    if args.dingtalk_secret:
+        raise InvalidInput("error.group_secret", option="--dingtalk-secret")
+    return Channel.FEISHU_ROBOT, args.feishu_webhook, args.feishu_secret
