@@ -320,7 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000,1000000")
     parser.add_argument("--db", default="sqlite", help="sqlite, postgresql, or both")
-    parser.add_argument("--only", default="sweep,memory,import,dispatch,replies,queries")
+    parser.add_argument(
+        "--only",
+        default="sweep,memory,import,dispatch,replies,queries",
+        help="figures to measure; `channels` (WeCom, robots against their fakes) is not in the default",
+    )
     parser.add_argument(
         "--pg-max",
         type=int,
@@ -355,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
                         found += import_figures(size, dbs, settings, folder)
                     if "dispatch" in only and kind == "sqlite" and size == max(sizes):
                         found.append(dispatch_figure(size, dbs, settings))
+                    if "channels" in only and kind == "sqlite" and size == max(sizes):
+                        from benchmarks.channels import channel_figures
+
+                        found += channel_figures(dbs, settings, Figure, min(size, 50))
                     if (
                         ("replies" in only or "queries" in only)
                         and kind == "sqlite"
