@@ -115,18 +115,21 @@ def channel_figures(dbs: Any, settings: Any, figure: Any, count: int) -> list[An
                 session.commit()
                 session.execute(sa.insert(Outbox), rows)
                 session.commit()
-            sender: Any = {
-                Channel.WECOM: lambda: WeComSender(local),
-                Channel.WECOM_ROBOT: lambda: WeComRobotSender(local, Now()),
-                Channel.DINGTALK_ROBOT: lambda: DingTalkRobotSender(local, Now()),
-                Channel.FEISHU_ROBOT: lambda: FeishuRobotSender(local, Now()),
-            }[channel]()
+            sender: Any = (
+                WeComSender(local)
+                if channel == Channel.WECOM
+                else {
+                    Channel.WECOM_ROBOT: WeComRobotSender,
+                    Channel.DINGTALK_ROBOT: DingTalkRobotSender,
+                    Channel.FEISHU_ROBOT: FeishuRobotSender,
+                }[channel](local, Now())
+            )
             worker = Worker(engine, local, Now(), [sender], name=f"bench-{channel.value}")
             fake = wecom if channel == Channel.WECOM else robots
             clock = fake.clock
             started = clock()
 
-            async def run(worker: Worker = worker) -> None:
+            async def run(worker: Worker = worker, count: int = count) -> None:
                 while worker.stats.sent < count:
                     before = worker.stats.sent + worker.stats.retried
                     await worker.drain(limit=count)
