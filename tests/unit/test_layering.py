@@ -33,3 +33,11 @@ def test_ledger_imports_neither_bot_jobs_nor_any_transport():
 
 def test_jobs_never_talk_to_telegram():
     assert {(f, m) for f, m in imported_modules("jobs") if m in {"telegram", "bot"}} == set()
+
+
+def test_channels_share_nothing_with_telegram():
+    """The mainland senders follow ledger.delivery's protocol, not the bot's code."""
+    bad = {
+        (f, m) for f, m in imported_modules("channels") if m in {"telegram", "bot", "jobs", "cli"}
+    }
+    assert bad == set()
