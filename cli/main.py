@@ -288,7 +288,7 @@ def cmd_tasks(app: App, args: argparse.Namespace) -> int:
 def cmd_officials(app: App, args: argparse.Namespace) -> int:
     from ledger.delivery import refused_counts
 
-    if args.action == "set":
+    if getattr(args, "action", None) == "set":  # plain `ledgerbot officials`: the list
         return channel_commands.cmd_officials_set(app, args)
     with session_scope(app.engine) as session:
         people = list_officials(session)
