@@ -194,13 +194,15 @@ def prepare(
     recipient = session.get(Official, row.recipient_id) if row.recipient_id else None
     lang = recipient.language if recipient else "zh"
     batch = _batch(session, row, worker=worker, now=now, lease=settings.delivery.claim_seconds)
+    # Telegram takes replies; elsewhere (a userid, a mail address, a robot) the link does
+    linked = row.channel != Channel.TELEGRAM or (row.recipient_id is None and address.private)
     if len(batch) > settings.policy.digest_threshold:
-        notice = render_digest(
-            [{**_params(session, r, settings, now), "text_key": r.text_key} for r in batch], lang
-        )
+        items = [{**_params(session, r, settings, now), "text_key": r.text_key} for r in batch]
+        notice = render_digest(items, lang, linked=linked)
     else:
         batch = [row]
-        notice = render_notice(row.kind, row.text_key, _params(session, row, settings, now), lang)
+        params = _params(session, row, settings, now)
+        notice = render_notice(row.kind, row.text_key, params, lang, linked=linked)
     return Delivery(
         row_ids=[r.id for r in batch if r.id is not None],
         address=address,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.i18n import register, render
+from ledger.i18n import CATALOGS, register, render
 
 
 @dataclass(frozen=True)
@@ -81,14 +81,17 @@ register(
         "btn.ext_no": "✖ 不批准",
         "notice.head": "{icon} #{task_id}（序号{ref}）{title}",
         "notice.reminder.owner": "{head}\n整改时限：{deadline}，{days}。\n请按期完成；完成后直接回复本消息“已完成”并附佐证材料，或点下方按钮。",
+        "notice.reminder.owner.linked": "{head}\n整改时限：{deadline}，{days}。\n请按期完成；完成后在下方链接页面提交销号并上传佐证材料。",
         "notice.reminder.leader": "{head}\n【分管任务提醒】责任人：{owners}\n整改时限：{deadline}，{days}。请督促按期完成。",
         "notice.reminder.overdue": "{head}\n【逾期提醒】整改时限 {deadline}，已逾期{overdue}天（{wdays}个工作日）。\n请尽快完成整改，或回复本消息说明进展。",
+        "notice.reminder.overdue.linked": "{head}\n【逾期提醒】整改时限 {deadline}，已逾期{overdue}天（{wdays}个工作日）。\n请尽快完成整改，或在下方链接页面报告进展。",
         "notice.escalation.1": "{head}\n【督办】责任人 {owners} 的任务已逾期{overdue}天（{wdays}个工作日），整改时限 {deadline}。\n可发送 /remind {task_id} 一键催办。",
         "notice.escalation.2": "{head}\n【督办·第二级】逾期已超过{threshold}个工作日（{wdays}个工作日），责任人 {owners}，牵头单位 {lead_unit}。请约谈督促整改。",
         "notice.escalation.unreachable": "{head}\n【无法送达】{name} 已屏蔽机器人或无法联系，提醒未能送达，请线下督办。",
         "notice.escalation.dead": "{head}\n【发送失败】发给 {name} 的提醒已连续发送失败一段时间（{error}），仍在重试，请线下联系。",
         "notice.escalation.refused": "{head}\n【发送被拒】发给 {name} 的提醒被通道拒收（{error}），未能送达，请线下联系。",
         "notice.long_term_request": "{head}\n【长期坚持·月度报告】请报告本月（{month}）整改进展：直接回复本消息，或点“报进展”。",
+        "notice.long_term_request.linked": "{head}\n【长期坚持·月度报告】请在下方链接页面报告本月（{month}）整改进展。",
         "notice.long_term_escalation": "{head}\n【督办】长期坚持任务 {month} 的进展报告已{wdays}个工作日未提交，责任人 {owners}。",
         "notice.pending_list": "【待销号清单】{count} 项整改任务等待您验收销号：\n{lines}\n发送 /pending 逐项销号或退回。",
         "notice.pending_line": "• #{task_id} {title}（{owners}，{submitted}提交）",
@@ -108,6 +111,7 @@ register(
         "notice.report_due": "【报告提醒】“{round}”的整改落实情况报告应于 {due} 报送，还有{wdays}个工作日。可发送 /report 生成报告稿。",
         "notice.nudge": "{head}\n【催办】{by} 提醒您尽快推进并报告进展。整改时限：{deadline}，{days}。",
         "notice.digest": "【整改提醒汇总】您有 {count} 项任务需要关注：\n{lines}\n点下方按钮处理对应任务；回复本消息时请先选择任务。",
+        "notice.digest.linked": "【整改提醒汇总】您有 {count} 项任务需要关注：\n{lines}\n请在下方链接页面逐项处理。",
         "notice.digest_line": "{icon} #{task_id} {title}：{days}",
     },
 )
@@ -125,6 +129,7 @@ register(
         "btn.ext_no": "✖ Refuse",
         "notice.head": "{icon} #{task_id} (ref {ref}) {title}",
         "notice.reminder.owner": "{head}\nDeadline: {deadline}, {days}.\nReply “done” to this message with evidence when finished, or use the buttons.",
+        "notice.reminder.owner.linked": "{head}\nDeadline: {deadline}, {days}.\nWhen finished, submit it with evidence on the page linked below.",
         "notice.reminder.leader": "{head}\n[Task you lead] Owner: {owners}\nDeadline: {deadline}, {days}.",
         "notice.reminder.overdue": "{head}\n[Overdue] Deadline {deadline}, {overdue} days overdue ({wdays} working days).",
         "notice.escalation.1": "{head}\n[Escalation] {owners}'s task is {overdue} days overdue ({wdays} working days). /remind {task_id} to nudge.",
@@ -133,6 +138,7 @@ register(
         "notice.escalation.dead": "{head}\n[Delivery failing] A reminder to {name} has been failing for a long time ({error}); still retrying. Follow up offline.",
         "notice.escalation.refused": "{head}\n[Delivery refused] The channel refused a reminder to {name} ({error}); it was not delivered. Follow up offline.",
         "notice.long_term_request": "{head}\n[Long-term, monthly report] Please report this month's ({month}) progress by replying.",
+        "notice.long_term_request.linked": "{head}\n[Long-term, monthly report] Please report this month's ({month}) progress on the page linked below.",
         "notice.long_term_escalation": "{head}\n[Escalation] The {month} report on this long-term task is {wdays} working days late; owner {owners}.",
         "notice.pending_list": "[Awaiting verification] {count} tasks await your verification:\n{lines}\nSend /pending to close or reject them.",
         "notice.pending_line": "• #{task_id} {title} ({owners}, submitted {submitted})",
@@ -152,6 +158,7 @@ register(
         "notice.report_due": "[Report due] The rectification report for “{round}” is due on {due}, in {wdays} working days. Send /report for a draft.",
         "notice.nudge": "{head}\n[Nudge] {by} asks you to move this forward. Deadline: {deadline}, {days}.",
         "notice.digest": "[Reminder digest] {count} tasks need attention:\n{lines}\nUse the buttons; to reply, pick a task first.",
+        "notice.digest.linked": "[Reminder digest] {count} tasks need attention:\n{lines}\nHandle each on the page linked below.",
         "notice.digest_line": "{icon} #{task_id} {title}: {days}",
     },
 )
@@ -191,8 +198,16 @@ def bind_buttons(template: list[list[Button]], target: int, arg: str = "") -> li
     return [[Button(b.label_key, b.action, target, arg or b.arg) for b in row] for row in template]
 
 
-def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -> Notice:
-    """The text and buttons for one outbox row."""
+def linked_key(key: str, linked: bool) -> str:
+    """A text that says "reply to this message" has a `.linked` variant for channels that take
+    no replies (WeCom, DingTalk, email, robots): it points to the linked page instead."""
+    return f"{key}.linked" if linked and f"{key}.linked" in CATALOGS["zh"] else key
+
+
+def render_notice(
+    kind: str, text_key: str, params: dict[str, Any], lang: str, *, linked: bool = False
+) -> Notice:
+    """The text and buttons for one outbox row (`linked`: for a channel without replies)."""
     values: dict[str, Any] = dict(params)
     values["head"] = _head(params, lang)
     values["days"] = days_phrase(params, lang)
@@ -220,7 +235,7 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
         values["unbound"] = (
             render("notice.digest_unbound", lang, names=_names(unbound)) if unbound else ""
         )
-    text = render(text_key, lang, **values).rstrip()
+    text = render(linked_key(text_key, linked), lang, **values).rstrip()
     target = int(params.get("request_id") or params.get("task_id") or 0)
     # a 销号/退回 button is for the submission it announced, not a later one
     arg = str(params.get("submission") or "") if kind == "submitted" else ""
@@ -229,7 +244,7 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
     return Notice(text=text, buttons=buttons)
 
 
-def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
+def render_digest(items: list[dict[str, Any]], lang: str, *, linked: bool = False) -> Notice:
     """Several reminders for one person in one sweep: one message, a line and buttons per task."""
     lines = [
         render(
@@ -249,7 +264,9 @@ def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
         buttons.append(
             [Button(b.label_key, b.action, task_id, number=task_id) for b in template[0]]
         )
-    text = render("notice.digest", lang, count=len(items), lines="\n".join(lines))
+    text = render(
+        linked_key("notice.digest", linked), lang, count=len(items), lines="\n".join(lines)
+    )
     return Notice(text=text, buttons=buttons)
 
 

@@ -157,3 +157,22 @@ async def test_a_crash_mid_send_repeats_at_most_that_card_and_wecom_shows_it_onc
     sends = [r for r in wecom.requests if r.path.endswith("/message/send")]
     assert len(sends) == 9 + 1  # the card in flight went twice, nothing else
     assert len(wecom.shown) == 9  # and WeCom's duplicate check shows it once
+
+
+async def test_the_sweeps_reminders_point_to_the_page_not_to_a_reply(
+    engine, channel_settings, clock, vclock, wecom, sender, ledger
+):
+    """WeCom takes no replies here: '回复本消息' would mislead; the card says use the link."""
+    from jobs.policy import SweepPolicy
+    from jobs.runner import run_sweep
+    from ledger.workdays import WorkCalendar
+
+    give_contacts(engine, channel_settings, clock, Channel.WECOM)
+    run_sweep(engine, SweepPolicy.from_settings(channel_settings, WorkCalendar()), clock.now())
+    worker = make_worker(engine, channel_settings, clock, vclock, [sender])
+    for _ in range(5):  # (people without a WeCom userid wait: no Telegram sender runs)
+        await worker.drain()
+    overdue = [s for s in wecom.shown if "【逾期提醒】" in s.card["description"]]
+    assert overdue and all(s.user == "zhaolei" for s in overdue)
+    assert "请尽快完成整改，或在下方链接页面报告进展" in overdue[0].card["description"]
+    assert not any("回复本消息" in s.card["description"] for s in wecom.shown)
