@@ -71,3 +71,37 @@ async def test_an_expired_token_is_renewed(worker, engine, clock, dingtalk, ledg
     queue_nudges(engine, clock, ledger, task="3")
     await drain_all(worker, engine)
     assert dingtalk.token_fetches == 2 and len(dingtalk.shown) == 2
+
+
+async def test_a_crash_mid_send_repeats_one_card_that_dingtalk_shows_once(
+    engine, channel_settings, clock, vclock, dingtalk, ledger
+):
+    from collections import Counter
+
+    from tests.support.fake_sender import Crashed
+
+    give_contacts(engine, channel_settings, clock, Channel.DINGTALK)
+    queue_nudges(engine, clock, ledger, names=("赵磊", "孙丽"), per_person=3)
+    one = channel_settings.model_copy(
+        update={"delivery": channel_settings.delivery.model_copy(update={"concurrent_sends": 1})}
+    )
+
+    class Dies(DingTalkSender):
+        async def send(self, address, part):
+            result = await super().send(address, part)
+            if len(dingtalk.shown) == 3:
+                raise Crashed()
+            return result
+
+    first = make_worker(engine, one, clock, vclock, [Dies(one, clock)], name="d1")
+    first.start()
+    with pytest.raises(Crashed):
+        await first.drain()
+    clock.advance(timedelta(seconds=4 * one.delivery.heartbeat_seconds))
+    second = make_worker(engine, one, clock, vclock, [DingTalkSender(one, clock)], name="d2")
+    second.start()
+    await drain_all(second, engine)
+    assert Counter(r.status for r in outbox(engine)) == {OutboxStatus.SENT: 6}
+    sends = [r for r in dingtalk.requests if r.path.endswith("asyncsend_v2")]
+    assert len(sends) == 7  # the card in flight went again ...
+    assert len(dingtalk.shown) == 6 and len(dingtalk.deduped) == 1  # ... and was shown once

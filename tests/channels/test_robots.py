@@ -176,3 +176,34 @@ def test_removing_a_group_drops_what_was_queued_for_it(engine, channel_settings,
         OutboxStatus.PENDING,
         OutboxStatus.PENDING,
     ]
+
+
+async def test_a_crash_mid_send_repeats_at_most_one_robot_message(
+    engine, channel_settings, clock, vclock, robots, groups
+):
+    """Robots have no idempotency key: a crash after the post repeats that one message."""
+    from datetime import timedelta
+
+    from tests.support.fake_sender import Crashed
+
+    run_sweep(engine, SweepPolicy.from_settings(channel_settings, WorkCalendar()), clock.now())
+    one = channel_settings.model_copy(
+        update={"delivery": channel_settings.delivery.model_copy(update={"concurrent_sends": 1})}
+    )
+
+    class Dies(WeComRobotSender):
+        async def send(self, address, part):
+            await super().send(address, part)
+            raise Crashed()
+
+    others = [DingTalkRobotSender(one, clock), FeishuRobotSender(one, clock)]
+    first = make_worker(engine, one, clock, vclock, [Dies(one, clock), *others], name="r1")
+    first.start()
+    with pytest.raises(Crashed):
+        await first.drain()
+    clock.advance(timedelta(seconds=4 * one.delivery.heartbeat_seconds))
+    second = make_worker(engine, one, clock, vclock, senders(one, clock), name="r2")
+    second.start()
+    await second.drain()
+    assert [r.status for r in digests(engine)] == [OutboxStatus.SENT] * 3
+    assert Counter(p.kind for p in robots.posted) == {"wecom": 2, "dingtalk": 1, "feishu": 1}
