@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from config import Settings
-from ledger.delivery import RateLimited, Transient
-from ledger.i18n import register
+from ledger.delivery import RateLimited, Refused, Transient, Unreachable
+from ledger.i18n import register, render
 from ledger.notices import Notice
+from ledger.texts import split_text, utf8_size
 
 register(
     "zh",
@@ -131,3 +132,49 @@ def failure_text(data: dict[str, Any], code_key: str = "errcode", msg_key: str =
 
 def client(timeout: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=httpx.Timeout(timeout), trust_env=False)
+
+
+def pieces(text: str, budget: int, lang: str) -> list[str]:
+    """`text` in parts of at most `budget` UTF-8 bytes, each marked （续 i/n） when there are
+    several (the mark is within the budget)."""
+    mark = utf8_size(render("channel.continued", lang, index=99, total=99)) + 2
+    parts = split_text(text, budget - mark, utf8_size) if utf8_size(text) > budget else [text]
+    if len(parts) == 1:
+        return parts
+    total = len(parts)
+    return [
+        f"{p}\n\n{render('channel.continued', lang, index=i, total=total)}"
+        for i, p in enumerate(parts, 1)
+    ]
+
+
+async def fetch_token(
+    http: httpx.AsyncClient, url: str, params: dict[str, str], secret: str, name: str
+) -> tuple[str, float]:
+    """An access token and its lifetime (WeCom's and DingTalk's gettoken answer alike). A wrong
+    key or secret is Transient: the operator fixes it and what waited goes out."""
+    data = await call(http, "GET", url, params=params, secrets=(secret,))
+    if data.get("errcode", 0) != 0 or not data.get("access_token"):
+        raise Transient(f"{name} gettoken " + failure_text(data))
+    return str(data["access_token"]), float(data.get("expires_in", 7200))
+
+
+def raise_for(
+    code: int,
+    reason: str,
+    *,
+    rate: dict[int, float] | None = None,
+    gone: Iterable[int] = (),
+    transient: Iterable[int] = (-1,),
+) -> None:
+    """A platform's errcode as the worker's failures: `rate` codes wait their seconds, `gone`
+    ones mean the address is unreachable, `transient` ones are retried, any other is refused."""
+    if code == 0:
+        return
+    if rate and code in rate:
+        raise RateLimited(rate[code], reason)
+    if code in set(gone):
+        raise Unreachable(reason)
+    if code in set(transient):
+        raise Transient(reason)
+    raise Refused(reason)

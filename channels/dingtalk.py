@@ -17,14 +17,23 @@ from typing import Any
 
 import httpx
 
-from channels.common import TokenCache, call, card, client, failure_text, hide
+from channels.common import (
+    TokenCache,
+    call,
+    card,
+    client,
+    failure_text,
+    fetch_token,
+    hide,
+    pieces,
+    raise_for,
+)
 from config import Settings
 from ledger.clock import Clock
-from ledger.delivery import Address, RateLimited, Refused, Transient, Unreachable
+from ledger.delivery import Address, RateLimited, Transient, Unreachable
 from ledger.enums import Channel
 from ledger.i18n import render
 from ledger.notices import Notice
-from ledger.texts import split_text, utf8_size
 
 TOKEN_ERRORS = {40014, 42001, 88}
 RATE_ERRORS = {90018, 90002, 88000}  # API calls too frequent
@@ -56,31 +65,18 @@ class DingTalkSender:
         self.tokens = TokenCache(self._fetch_token)
 
     async def _fetch_token(self) -> tuple[str, float]:
-        data = await call(
-            self.http,
-            "GET",
-            f"{self.base}/gettoken",
-            params={"appkey": self.cfg.app_key, "appsecret": self.secret},
-            secrets=(self.secret,),
+        params = {"appkey": self.cfg.app_key, "appsecret": self.secret}
+        return await fetch_token(
+            self.http, f"{self.base}/gettoken", params, self.secret, "DingTalk"
         )
-        if data.get("errcode", 0) != 0 or not data.get("access_token"):
-            raise Transient("DingTalk gettoken " + failure_text(data))
-        return str(data["access_token"]), float(data.get("expires_in", 7200))
 
     def render(self, notice: Notice, lang: str) -> Sequence[ActionCard]:
         shown = card(self.settings, notice)
         stamp = self.clock.now().astimezone(self.settings.zone).strftime("%Y-%m-%d")
-        pieces = split_text(shown.body or shown.title, MARKDOWN_BYTES, utf8_size)
-        parts = []
-        for index, piece in enumerate(pieces, 1):
-            more = (
-                f"\n\n{render('channel.continued', lang, index=index, total=len(pieces))}"
-                if len(pieces) > 1
-                else ""
-            )
-            text = f"### {shown.title}\n\n{piece}{more}\n\n> {stamp}"
-            parts.append(ActionCard(shown.title[:60], text, shown.link))
-        return parts
+        return [
+            ActionCard(shown.title[:60], f"### {shown.title}\n\n{piece}\n\n> {stamp}", shown.link)
+            for piece in pieces(shown.body or shown.title, MARKDOWN_BYTES, lang)
+        ]
 
     async def send(self, address: Address, part: ActionCard) -> int:
         action: dict[str, str] = {"title": part.title, "markdown": part.markdown}
@@ -124,15 +120,9 @@ class DingTalkSender:
                 self.tokens.invalidate(token)
                 continue
             reason = "DingTalk " + hide(failure_text(data), token)
-            if code in RATE_ERRORS:
-                raise RateLimited(2.0, reason)
-            if code in QUOTA_ERRORS:
-                raise RateLimited(self.cfg.quota_backoff_seconds, reason)
-            if code in UNKNOWN_USER:
-                raise Unreachable(reason)
-            if code == -1:
-                raise Transient(reason)
-            if code != 0:
-                raise Refused(reason)
+            rate = dict.fromkeys(RATE_ERRORS, 2.0) | dict.fromkeys(
+                QUOTA_ERRORS, self.cfg.quota_backoff_seconds
+            )
+            raise_for(code, reason, rate=rate, gone=UNKNOWN_USER)
             return data
         raise Transient("DingTalk token refused twice")

@@ -19,14 +19,14 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from channels.common import call, card, client, failure_text
+from channels.common import call, card, client, failure_text, pieces, raise_for
 from config import Settings
 from ledger.clock import Clock
-from ledger.delivery import Address, RateLimited, Refused, Transient, Unreachable
+from ledger.delivery import Address
 from ledger.enums import Channel
 from ledger.i18n import render
 from ledger.notices import Notice
-from ledger.texts import split_text, utf8_size
+from ledger.texts import utf8_size
 
 
 @dataclass(frozen=True)
@@ -71,18 +71,12 @@ class RobotSender:
     def render(self, notice: Notice, lang: str) -> Sequence[Markdown]:
         shown = card(self.settings, notice)
         link = f"\n\n[{render('channel.open_page', lang)}]({shown.link})" if shown.link else ""
-        budget = self.limit_bytes - utf8_size(shown.title) - utf8_size(link) - 80
-        pieces = split_text(shown.body, budget, utf8_size) if shown.body else [""]
-        parts = []
-        for index, piece in enumerate(pieces, 1):
-            more = (
-                f"\n\n{render('channel.continued', lang, index=index, total=len(pieces))}"
-                if len(pieces) > 1
-                else ""
-            )
-            text = f"**{shown.title}**\n\n{piece}{more}{link if index == len(pieces) else ''}"
-            parts.append(Markdown(shown.title[:60], text))
-        return parts
+        budget = self.limit_bytes - utf8_size(shown.title) - utf8_size(link) - 8
+        parts = pieces(shown.body, budget, lang)
+        return [
+            Markdown(shown.title[:60], f"**{shown.title}**\n\n{piece}{link if last else ''}")
+            for piece, last in zip(parts, [False] * (len(parts) - 1) + [True], strict=True)
+        ]
 
     async def post(self, address: Address, body: dict[str, Any], **params: Any) -> dict[str, Any]:
         return await call(
@@ -104,16 +98,9 @@ class WeComRobotSender(RobotSender):
 
     async def send(self, address: Address, part: Markdown) -> int:
         data = await self.post(address, {"msgtype": "markdown", "markdown": {"content": part.text}})
+        # 45009 too fast; 93000 invalid webhook (the robot was removed)
         code = int(data.get("errcode", 0))
-        reason = "WeCom robot " + failure_text(data)
-        if code == 45009:
-            raise RateLimited(60.0, reason)
-        if code in (93000, 93004, 40058):  # invalid webhook key / robot removed
-            raise Unreachable(reason)
-        if code == -1:
-            raise Transient(reason)
-        if code != 0:
-            raise Refused(reason)
+        raise_for(code, "WeCom robot " + failure_text(data), rate={45009: 60.0}, gone={93000})
         return 0
 
 
@@ -135,16 +122,11 @@ class DingTalkRobotSender(RobotSender):
             Address(url, secret=address.secret),
             {"msgtype": "markdown", "markdown": {"title": part.title, "text": part.text}},
         )
+        # 130101 too fast: muted for 10 minutes; 300001 token gone, 400102 robot stopped,
+        # 310000 signature, keyword or IP refused (every message would be)
         code = int(data.get("errcode", 0))
         reason = "DingTalk robot " + failure_text(data)
-        if code == 130101:  # sent too fast: muted for 10 minutes
-            raise RateLimited(600.0, reason)
-        if code in (300001, 400102, 310000):  # token gone, robot stopped, sign/keyword/IP
-            raise Unreachable(reason)
-        if code == -1:
-            raise Transient(reason)
-        if code != 0:
-            raise Refused(reason)
+        raise_for(code, reason, rate={130101: 600.0}, gone={300001, 400102, 310000})
         return 0
 
 
@@ -167,14 +149,15 @@ class FeishuRobotSender(RobotSender):
             stamp = int(self.clock.now().timestamp())
             body |= {"timestamp": str(stamp), "sign": feishu_sign(address.secret, stamp)}
         data = await self.post(address, body)
+        # 9499/11232 too many requests; 19021 timestamp out of the hour (our clock): retried;
+        # 19001 bad hook, 19002 robot gone, 19022/19024 IP or keyword refused
         code = int(data.get("code", data.get("StatusCode", 0)) or 0)
         reason = "Feishu robot " + failure_text(data, "code", "msg")
-        if code in (9499, 11232):  # too many requests
-            raise RateLimited(1.0, reason)
-        if code in (19021,):  # timestamp out of the hour: our clock; try again
-            raise Transient(reason)
-        if code in (19001, 19002, 19024, 19022):  # bad hook, robot gone, keyword/IP
-            raise Unreachable(reason)
-        if code != 0:
-            raise Refused(reason)
+        raise_for(
+            code,
+            reason,
+            rate={9499: 1.0, 11232: 1.0},
+            gone={19001, 19002, 19022, 19024},
+            transient={19021},
+        )
         return 0

@@ -15,9 +15,20 @@ from dataclasses import dataclass
 
 import httpx
 
-from channels.common import TokenCache, call, card, client, failure_text, hide, message_number
+from channels.common import (
+    TokenCache,
+    call,
+    card,
+    client,
+    failure_text,
+    fetch_token,
+    hide,
+    message_number,
+    pieces,
+    raise_for,
+)
 from config import Settings
-from ledger.delivery import Address, RateLimited, Refused, Transient, Unreachable
+from ledger.delivery import Address, Transient, Unreachable
 from ledger.enums import Channel
 from ledger.i18n import render
 from ledger.notices import Notice
@@ -50,17 +61,10 @@ class WeComSender:
         self.tokens = TokenCache(self._fetch_token)
 
     async def _fetch_token(self) -> tuple[str, float]:
-        data = await call(
-            self.http,
-            "GET",
-            f"{self.base}/cgi-bin/gettoken",
-            params={"corpid": self.cfg.corp_id, "corpsecret": self.secret},
-            secrets=(self.secret,),
+        params = {"corpid": self.cfg.corp_id, "corpsecret": self.secret}
+        return await fetch_token(
+            self.http, f"{self.base}/cgi-bin/gettoken", params, self.secret, "WeCom"
         )
-        if data.get("errcode", 0) != 0 or not data.get("access_token"):
-            # a wrong corp id or secret: the operator must fix it; retried meanwhile
-            raise Transient("WeCom gettoken " + failure_text(data))
-        return str(data["access_token"]), float(data.get("expires_in", 7200))
 
     def render(self, notice: Notice, lang: str) -> Sequence[TextCard]:
         """One card per 512 bytes of description; the title is the notice's first line."""
@@ -68,16 +72,9 @@ class WeComSender:
         title = split_text(shown.title, TITLE_BYTES, utf8_size)[0]
         link = shown.link or self.base
         body = f"{shown.body}\n{render('channel.open_page', lang)}" if shown.link else shown.body
-        pieces = split_text(body or shown.title, DESCRIPTION_BYTES - 40, utf8_size)
-        if len(pieces) == 1:
-            return [TextCard(title, pieces[0], link)]
         return [
-            TextCard(
-                title,
-                f"{p}\n{render('channel.continued', lang, index=i, total=len(pieces))}",
-                link,
-            )
-            for i, p in enumerate(pieces, 1)
+            TextCard(title, piece, link)
+            for piece in pieces(body or shown.title, DESCRIPTION_BYTES, lang)
         ]
 
     async def send(self, address: Address, part: TextCard) -> int:
@@ -112,14 +109,8 @@ class WeComSender:
         else:
             raise Transient("WeCom token refused twice: " + failure_text(data))
         reason = "WeCom " + hide(failure_text(data), token)
-        if code in RATE_ERRORS:
-            raise RateLimited(60.0, reason)
         if code in UNKNOWN_USER or (code == 0 and data.get("invaliduser")):
             raise Unreachable(f"WeCom userid {address.value} unknown ({reason})")
-        if code in NOT_ALLOWED:
-            raise Transient(reason)  # the app's set-up (trusted IP, visibility): fix and it goes
-        if code == -1:
-            raise Transient(reason)  # "system busy"
-        if code != 0:
-            raise Refused(reason)
+        # untrusted IP, visibility, "system busy": the app's set-up or WeCom; retried
+        raise_for(code, reason, rate=dict.fromkeys(RATE_ERRORS, 60.0), transient={-1, *NOT_ALLOWED})
         return message_number(str(data.get("msgid", "")))

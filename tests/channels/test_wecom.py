@@ -176,3 +176,22 @@ async def test_the_sweeps_reminders_point_to_the_page_not_to_a_reply(
     assert overdue and all(s.user == "zhaolei" for s in overdue)
     assert "请尽快完成整改，或在下方链接页面报告进展" in overdue[0].card["description"]
     assert not any("回复本消息" in s.card["description"] for s in wecom.shown)
+
+
+async def test_a_long_digest_becomes_cards_wecom_accepts(channel_settings, wecom, sender):
+    """WeCom refuses a description over 512 bytes (45002): a long digest is several cards."""
+    from ledger.delivery import Address
+    from ledger.notices import Notice
+
+    long = Notice(
+        "【整改提醒汇总】\n" + "\n".join(f"🔴 #{n} 第{n}项整改任务逾期未完成" for n in range(60)),
+        task_id=None,
+    )
+    parts = sender.render(long, "zh")
+    assert len(parts) > 1
+    for part in parts:
+        await sender.send(Address("zhaolei"), part)
+    assert len(wecom.shown) == len(parts)
+    joined = "".join(s.card["description"] for s in wecom.shown)
+    assert all(f"#{n} 第{n}项" in joined for n in range(60))
+    assert wecom.shown[-1].card["description"].endswith(f"（续 {len(parts)}/{len(parts)}）")
