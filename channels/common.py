@@ -178,3 +178,48 @@ def raise_for(
     if code in set(transient):
         raise Transient(reason)
     raise Refused(reason)
+
+
+class AppSender:
+    """What the WeCom and DingTalk app senders share: one client, a cached access token, and
+    a POST that fetches a fresh token once when the platform says it is invalid or expired.
+    Subclasses set `name`, `token_errors` and fill `token_url`/`token_params`."""
+
+    name = ""
+    token_errors: frozenset[int] = frozenset()
+    pace_seconds: float
+
+    def __init__(
+        self, settings: Settings, secret: str, base_url: str, timeout: float, http: Any = None
+    ) -> None:
+        self.settings = settings
+        self.secret = secret
+        self.http: httpx.AsyncClient = http or client(timeout)
+        self.base = base_url.rstrip("/")
+        self.tokens = TokenCache(self._fetch_token)
+
+    def token_request(self) -> tuple[str, dict[str, str]]:
+        raise NotImplementedError
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        path, params = self.token_request()
+        return await fetch_token(self.http, f"{self.base}/{path}", params, self.secret, self.name)
+
+    async def post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
+        """The errcode, the answer, and the reason to store (the token cut out)."""
+        for _ in range(2):
+            token = await self.tokens.get()
+            data = await call(
+                self.http,
+                "POST",
+                f"{self.base}/{path}",
+                params={"access_token": token},
+                json=body,
+                secrets=(token, self.secret),
+            )
+            code = int(str(data.get("errcode", 0)))
+            if code in self.token_errors:
+                self.tokens.invalidate(token)
+                continue
+            return code, data, f"{self.name} " + hide(failure_text(data), token)
+        raise Transient(f"{self.name}: a fresh access token was refused too")

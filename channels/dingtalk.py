@@ -17,25 +17,15 @@ from typing import Any
 
 import httpx
 
-from channels.common import (
-    TokenCache,
-    call,
-    card,
-    client,
-    failure_text,
-    fetch_token,
-    hide,
-    pieces,
-    raise_for,
-)
+from channels.common import AppSender, card, pieces, raise_for
 from config import Settings
 from ledger.clock import Clock
-from ledger.delivery import Address, RateLimited, Transient, Unreachable
+from ledger.delivery import Address, RateLimited, Unreachable
 from ledger.enums import Channel
 from ledger.i18n import render
 from ledger.notices import Notice
 
-TOKEN_ERRORS = {40014, 42001, 88}
+TOKEN_ERRORS = frozenset({40014, 42001, 88})
 RATE_ERRORS = {90018, 90002, 88000}  # API calls too frequent
 QUOTA_ERRORS = {143105, 143106, 143103}  # daily push quota per user / per app reached
 UNKNOWN_USER = {33012, 60121, 40103}
@@ -49,26 +39,22 @@ class ActionCard:
     url: str
 
 
-class DingTalkSender:
+class DingTalkSender(AppSender):
     channel = Channel.DINGTALK
+    name = "DingTalk"
+    token_errors = TOKEN_ERRORS
 
     def __init__(
         self, settings: Settings, clock: Clock, http: httpx.AsyncClient | None = None
     ) -> None:
-        self.settings = settings
         self.cfg = settings.dingtalk
         self.clock = clock
-        self.secret = self.cfg.resolved_secret() or ""
-        self.http = http or client(self.cfg.timeout)
-        self.base = self.cfg.api_base_url.rstrip("/")
+        secret = self.cfg.resolved_secret() or ""
+        super().__init__(settings, secret, self.cfg.api_base_url, self.cfg.timeout, http)
         self.pace_seconds = self.cfg.member_interval
-        self.tokens = TokenCache(self._fetch_token)
 
-    async def _fetch_token(self) -> tuple[str, float]:
-        params = {"appkey": self.cfg.app_key, "appsecret": self.secret}
-        return await fetch_token(
-            self.http, f"{self.base}/gettoken", params, self.secret, "DingTalk"
-        )
+    def token_request(self) -> tuple[str, dict[str, str]]:
+        return "gettoken", {"appkey": self.cfg.app_key, "appsecret": self.secret}
 
     def render(self, notice: Notice, lang: str) -> Sequence[ActionCard]:
         shown = card(self.settings, notice)
@@ -105,24 +91,9 @@ class DingTalkSender:
         return task_id
 
     async def _api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        for _ in range(2):
-            token = await self.tokens.get()
-            data = await call(
-                self.http,
-                "POST",
-                f"{self.base}/{path}",
-                params={"access_token": token},
-                json=body,
-                secrets=(token, self.secret),
-            )
-            code = int(str(data.get("errcode", 0)))
-            if code in TOKEN_ERRORS:
-                self.tokens.invalidate(token)
-                continue
-            reason = "DingTalk " + hide(failure_text(data), token)
-            rate = dict.fromkeys(RATE_ERRORS, 2.0) | dict.fromkeys(
-                QUOTA_ERRORS, self.cfg.quota_backoff_seconds
-            )
-            raise_for(code, reason, rate=rate, gone=UNKNOWN_USER)
-            return data
-        raise Transient("DingTalk token refused twice")
+        code, data, reason = await self.post(path, body)
+        rate = dict.fromkeys(RATE_ERRORS, 2.0) | dict.fromkeys(
+            QUOTA_ERRORS, self.cfg.quota_backoff_seconds
+        )
+        raise_for(code, reason, rate=rate, gone=UNKNOWN_USER)
+        return data

@@ -15,26 +15,16 @@ from dataclasses import dataclass
 
 import httpx
 
-from channels.common import (
-    TokenCache,
-    call,
-    card,
-    client,
-    failure_text,
-    fetch_token,
-    hide,
-    message_number,
-    pieces,
-    raise_for,
-)
+from channels.common import AppSender, card, message_number, pieces, raise_for
 from config import Settings
-from ledger.delivery import Address, Transient, Unreachable
+from ledger.delivery import Address, Unreachable
 from ledger.enums import Channel
 from ledger.i18n import render
 from ledger.notices import Notice
 from ledger.texts import split_text, utf8_size
 
-TOKEN_ERRORS = {40014, 42001}  # invalid / expired access token: fetch a new one and retry
+# invalid / expired access token: fetch a new one and retry
+TOKEN_ERRORS = frozenset({40014, 42001})
 UNKNOWN_USER = {60111, 81013, 40003}  # userid not found / all recipients invalid
 RATE_ERRORS = {45009, 45033, 45047}  # API frequency, concurrent calls, per-member quota
 NOT_ALLOWED = {60020, 48002, 301002}  # untrusted IP, API forbidden, no visibility of user
@@ -48,23 +38,19 @@ class TextCard:
     url: str
 
 
-class WeComSender:
+class WeComSender(AppSender):
     channel = Channel.WECOM
+    name = "WeCom"
+    token_errors = TOKEN_ERRORS
 
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
-        self.settings = settings
         self.cfg = settings.wecom
-        self.secret = self.cfg.resolved_secret() or ""
-        self.http = http or client(self.cfg.timeout)
-        self.base = self.cfg.api_base_url.rstrip("/")
+        secret = self.cfg.resolved_secret() or ""
+        super().__init__(settings, secret, self.cfg.api_base_url, self.cfg.timeout, http)
         self.pace_seconds = self.cfg.member_interval
-        self.tokens = TokenCache(self._fetch_token)
 
-    async def _fetch_token(self) -> tuple[str, float]:
-        params = {"corpid": self.cfg.corp_id, "corpsecret": self.secret}
-        return await fetch_token(
-            self.http, f"{self.base}/cgi-bin/gettoken", params, self.secret, "WeCom"
-        )
+    def token_request(self) -> tuple[str, dict[str, str]]:
+        return "cgi-bin/gettoken", {"corpid": self.cfg.corp_id, "corpsecret": self.secret}
 
     def render(self, notice: Notice, lang: str) -> Sequence[TextCard]:
         """One card per 512 bytes of description; the title is the notice's first line."""
@@ -91,24 +77,7 @@ class WeComSender:
             "enable_duplicate_check": 1,
             "duplicate_check_interval": 1800,
         }
-        for _ in range(2):  # a second time with a fresh token if the first was refused
-            token = await self.tokens.get()
-            data = await call(
-                self.http,
-                "POST",
-                f"{self.base}/cgi-bin/message/send",
-                params={"access_token": token},
-                json=body,
-                secrets=(token, self.secret),
-            )
-            code = int(data.get("errcode", 0))
-            if code in TOKEN_ERRORS:
-                self.tokens.invalidate(token)
-                continue
-            break
-        else:
-            raise Transient("WeCom token refused twice: " + failure_text(data))
-        reason = "WeCom " + hide(failure_text(data), token)
+        code, data, reason = await self.post("cgi-bin/message/send", body)
         if code in UNKNOWN_USER or (code == 0 and data.get("invaliduser")):
             raise Unreachable(f"WeCom userid {address.value} unknown ({reason})")
         # untrusted IP, visibility, "system busy": the app's set-up or WeCom; retried

@@ -130,3 +130,19 @@ async def drain_all(worker, engine, kind="nudge", rounds=200):
         if not any(r.status == OutboxStatus.PENDING for r in outbox(engine, kind)):
             return
     raise AssertionError("the outbox did not drain")
+
+
+async def crash(worker) -> None:
+    """Drain until the sender raises `Crashed`, then drop every other task the dead worker
+    left (its other lanes): a killed process sends nothing after the crash."""
+    import asyncio
+
+    from tests.support.fake_sender import Crashed
+
+    worker.start()
+    with pytest.raises(Crashed):
+        await worker.drain()
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)

@@ -8,7 +8,14 @@ import pytest
 
 from channels.dingtalk import DingTalkSender
 from ledger.enums import Channel, OutboxStatus
-from tests.channels.conftest import drain_all, give_contacts, make_worker, outbox, queue_nudges
+from tests.channels.conftest import (
+    crash,
+    drain_all,
+    give_contacts,
+    make_worker,
+    outbox,
+    queue_nudges,
+)
 
 pytestmark = pytest.mark.usefixtures("ledger")
 
@@ -94,9 +101,7 @@ async def test_a_crash_mid_send_repeats_one_card_that_dingtalk_shows_once(
             return result
 
     first = make_worker(engine, one, clock, vclock, [Dies(one, clock)], name="d1")
-    first.start()
-    with pytest.raises(Crashed):
-        await first.drain()
+    await crash(first)
     clock.advance(timedelta(seconds=4 * one.delivery.heartbeat_seconds))
     second = make_worker(engine, one, clock, vclock, [DingTalkSender(one, clock)], name="d2")
     second.start()

@@ -14,6 +14,7 @@ from config import load_settings
 from ledger.enums import Channel, OutboxStatus
 from ledger.models import Contact
 from tests.channels.conftest import (
+    crash,
     drain_all,
     give_contacts,
     make_worker,
@@ -173,9 +174,7 @@ async def test_a_crash_after_the_relay_took_it_resends_with_the_same_message_id(
                 raise Crashed()
 
         first = make_worker(engine, settings, clock, vclock, [Dies(settings, clock)], name="m1")
-        first.start()
-        with pytest.raises(Crashed):
-            await first.drain()
+        await crash(first)
         from datetime import timedelta
 
         clock.advance(timedelta(seconds=4 * settings.delivery.heartbeat_seconds))

@@ -19,7 +19,7 @@ from ledger.models import GroupSubscription, Outbox
 from ledger.notices import Notice
 from ledger.texts import utf8_size
 from ledger.workdays import WorkCalendar
-from tests.channels.conftest import make_worker
+from tests.channels.conftest import crash, make_worker
 
 pytestmark = pytest.mark.usefixtures("ledger")
 
@@ -198,9 +198,7 @@ async def test_a_crash_mid_send_repeats_at_most_one_robot_message(
 
     others = [DingTalkRobotSender(one, clock), FeishuRobotSender(one, clock)]
     first = make_worker(engine, one, clock, vclock, [Dies(one, clock), *others], name="r1")
-    first.start()
-    with pytest.raises(Crashed):
-        await first.drain()
+    await crash(first)
     clock.advance(timedelta(seconds=4 * one.delivery.heartbeat_seconds))
     second = make_worker(engine, one, clock, vclock, senders(one, clock), name="r2")
     second.start()

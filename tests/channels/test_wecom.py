@@ -13,6 +13,7 @@ from channels.wecom import WeComSender
 from ledger.enums import Channel, OutboxStatus
 from ledger.models import Contact
 from tests.channels.conftest import (
+    crash,
     drain_all,
     give_contacts,
     make_worker,
@@ -142,9 +143,7 @@ async def test_a_crash_mid_send_repeats_at_most_that_card_and_wecom_shows_it_onc
     )
     dying = DiesAfterFourSends(one_at_a_time)
     first = make_worker(engine, one_at_a_time, clock, vclock, [dying], name="w1")
-    first.start()
-    with pytest.raises(Crashed):
-        await first.drain()
+    await crash(first)
     # SQLite: every claim of an earlier process goes back when the next one starts; elsewhere
     # once the dead worker's heartbeat is three intervals old
     clock.advance(timedelta(seconds=4 * channel_settings.delivery.heartbeat_seconds))
