@@ -142,7 +142,11 @@ async def crash(worker) -> None:
     worker.start()
     with pytest.raises(Crashed):
         await worker.drain()
-    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    others = [
+        t
+        for t in asyncio.all_tasks()
+        if getattr(t.get_coro(), "__qualname__", "").startswith("Worker.drain.")
+    ]
     for task in others:
         task.cancel()
     await asyncio.gather(*others, return_exceptions=True)
