@@ -171,26 +171,34 @@ class Routing:
 
 def assign(session: Session, routing: Routing, official_ids: Iterable[int] | None = None) -> int:
     """Put each pending, unclaimed notice to a person on that person's current channel (the
-    ones nobody can reach stay where they are, waiting). Returns how many rows moved."""
+    ones nobody can reach stay where they are, waiting). Only people with a notice on another
+    channel than their route are updated. Returns how many rows moved."""
     stmt = (
-        sa.select(col(Outbox.recipient_id))
-        .where(col(Outbox.status) == OutboxStatus.PENDING, col(Outbox.recipient_id).is_not(None))
+        sa.select(col(Outbox.recipient_id), col(Outbox.channel))
+        .where(
+            col(Outbox.status) == OutboxStatus.PENDING,
+            col(Outbox.recipient_id).is_not(None),
+            col(Outbox.claimed_by) == "",
+        )
         .distinct()
     )
     if official_ids is not None:
         stmt = stmt.where(col(Outbox.recipient_id).in_(list(official_ids)))
-    ids = [int(i) for i in session.execute(stmt).scalars()]
-    if not ids:
+    waiting: dict[int, set[str]] = {}
+    for official_id, channel in session.execute(stmt):
+        waiting.setdefault(int(official_id), set()).add(str(channel))
+    if not waiting:
         return 0
+    ids = list(waiting)
     people = {o.id: o for o in session.exec(select(Official).where(col(Official.id).in_(ids)))}
     contacts = contacts_of(session, ids)
     prefer = preferences(session, ids)
     moved = 0
-    for official_id in ids:
+    for official_id, channels in waiting.items():
         channel = route(
             people[official_id], contacts[official_id], routing.order, prefer.get(official_id)
         )
-        if channel is None:
+        if channel is None or channels == {channel.value}:
             continue
         result = session.execute(
             sa.update(Outbox)
