@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.i18n import register, render
+from ledger.links import Link
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Button:
 class Notice:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
+    # the owner's web page for each task in it (ledger.links.action_url); senders render them
+    links: list[Link] = field(default_factory=list)
 
 
 TASK_BUTTONS = [
