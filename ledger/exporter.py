@@ -90,10 +90,20 @@ def export_row(view: TaskView) -> dict[str, Any]:
 
 
 def export_ledger(
-    session: Session, path: Path, *, today: date, yellow_days: int, round_name: str | None = None
+    session: Session,
+    path: Path,
+    *,
+    today: date,
+    yellow_days: int,
+    round_name: str | None = None,
+    scope: Any = None,
 ) -> int:
+    """The ledger (within `scope`, a condition from ledger.access, if given) as xlsx or csv."""
     views = list_tasks(
-        session, TaskFilter(round_name=round_name), today=today, yellow_days=yellow_days
+        session,
+        TaskFilter(round_name=round_name, scope=scope),
+        today=today,
+        yellow_days=yellow_days,
     )
     headers = [COLUMNS[f][0] for f in EXPORT_FIELDS]
     rows = [export_row(v) for v in views]

@@ -299,3 +299,20 @@ class GroupSubscription(SQLModel, table=True):
     title: str = ""
     subscribed_by_id: int | None = Field(default=None, foreign_key="official.id")
     created_at: datetime = _ts()
+
+
+class WebLink(SQLModel, table=True):
+    """A one-time dashboard sign-in link, then the session it opened (the cookie names it).
+
+    Only the id travels in the signed token; using the link stamps `used_at`, a second use is
+    refused; signing out (or expiry) ends the session.
+    """
+
+    __tablename__ = "web_link"
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int = Field(foreign_key="official.id", index=True)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    used_at: datetime | None = _ts(default=None)
+    session_until: datetime | None = _ts(default=None)
+    ended_at: datetime | None = _ts(default=None)

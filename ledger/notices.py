@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.i18n import register, render
-from ledger.links import Link
 
 
 @dataclass(frozen=True)
@@ -20,6 +19,15 @@ class Button:
     action: str
     target: int
     arg: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    """A web link on a notice (ledger.links makes them); each sender renders it its own way."""
+
+    label_key: str  # a catalog key taking {url} (and {task_id})
+    url: str
+    task_id: int | None = None
 
 
 @dataclass

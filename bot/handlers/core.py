@@ -7,7 +7,6 @@ import hashlib
 import io
 import logging
 import math
-import re
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -786,7 +785,7 @@ class Handlers:
             await telegram_file.download_to_memory(buffer)
             data = buffer.getvalue()
             sha = hashlib.sha256(data).hexdigest()
-            local, created = self.store(ctx, task.id or 0, sha, name, data)
+            local, created = lifecycle.store_file(ctx.settings, task.id or 0, sha, name, data)
             try:
                 lifecycle.add_evidence(
                     ctx,
@@ -822,21 +821,6 @@ class Handlers:
             )
 
         await self.guarded(update, work)
-
-    def store(
-        self, ctx: WorkContext, task_id: int, sha: str, name: str, data: bytes
-    ) -> tuple[Path, bool]:
-        """Evidence kept owner-only, one folder per task, named by its hash; (path, created)."""
-        folder = ctx.settings.evidence_dir / f"task-{task_id}"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        ctx.settings.evidence_dir.chmod(0o700)
-        safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
-        path = folder / f"{sha[:16]}-{safe}"
-        if path.exists():
-            return path, False
-        path.write_bytes(data)
-        path.chmod(0o600)
-        return path, True
 
     # --- buttons -------------------------------------------------------------------------
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
