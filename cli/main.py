@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from ledger.i18n import render
 from ledger.importer import ImportSummary, RoundOptions, import_file
 from ledger.migrate import current_revision, upgrade
 from ledger.models import Official
-from ledger.officials import create_invite, list_officials
+from ledger.officials import create_invite, find_official, list_officials
 from ledger.private import owner_only
 from ledger.queries import TaskFilter, TaskView, list_tasks
 from ledger.texts import LIGHT_ICON, days_text, deadline_text
@@ -111,7 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", help="a consistent copy of the SQLite database and the evidence")
     p.add_argument("out", type=Path, help="a folder: ledgerbot.db and evidence/ go in it")
 
-    p = sub.add_parser("run", help="run the delivery worker, the scheduler and the Telegram bot")
+    p = sub.add_parser(
+        "weblink", help="a one-time sign-in link to the web dashboard for an official"
+    )
+    p.add_argument("name")
+
+    p = sub.add_parser(
+        "run", help="run the delivery worker, the scheduler, the web and (with a token) the bot"
+    )
     p.add_argument(
         "--webhook", action="store_true", help="webhook mode (needs telegram.webhook_url)"
     )
@@ -119,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the sample ledger end to end (no token needed)")
     p.add_argument("--days", type=int, default=45, help="how many days to simulate")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument(
+        "--web", action="store_true", help="then serve the dashboard on it until interrupted"
+    )
 
     return parser
 
@@ -156,7 +167,22 @@ def cmd_init(app: App, args: argparse.Namespace) -> int:
         f"{_safe_url(app.settings.database_url)}"
     )
     print(f"佐证材料目录 (evidence folder): {app.settings.evidence_dir}")
+    web = app.settings.web
+    if web.has_secret():
+        print(f"网页签名密钥已设置 (web signing key present): {_secret_source(app.settings)}")
+    else:
+        path = web.secret_path()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with owner_only(path):
+            path.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+        print(f"已生成网页签名密钥，仅所有者可读 (web signing key written, mode 600): {path}")
     return 0
+
+
+def _secret_source(settings: Settings) -> str:
+    if settings.web.secret is not None and settings.web.secret.get_secret_value():
+        return "LEDGERBOT_WEB__SECRET"
+    return str(settings.web.secret_path())
 
 
 def _safe_url(url: str) -> str:
@@ -420,31 +446,62 @@ def cmd_backup(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_weblink(app: App, args: argparse.Namespace) -> int:
+    from ledger.links import TooManyLinks, create_signin
+
+    with session_scope(app.engine) as session:
+        ctx = app.context(session)
+        official = find_official(session, args.name)
+        if official is None:
+            raise LedgerError("error.official_unknown", name=args.name)
+        try:
+            url = create_signin(ctx, official)
+        except TooManyLinks as exc:
+            raise LedgerError("error.links_throttled", minutes=exc.minutes) from None
+    minutes = app.settings.web.signin_minutes
+    print(render("link.signin", "zh", minutes=minutes, url=url))
+    return 0
+
+
 def cmd_run(app: App, args: argparse.Namespace) -> int:
     token = app.settings.telegram.resolved_token()
-    if not token:
-        raise CliError(
-            "没有设置机器人令牌 (no bot token): set LEDGERBOT_TELEGRAM__TOKEN or "
-            "LEDGERBOT_TELEGRAM__TOKEN_FILE. To try ledgerbot without Telegram, run `ledgerbot demo`."
-        )
-    from bot.redact import install
-
-    install(token, app.settings.log_level)
     telegram = app.settings.telegram
+    if args.webhook and not token:
+        raise CliError(
+            "--webhook 需要机器人令牌 (needs a bot token): set LEDGERBOT_TELEGRAM__TOKEN or "
+            "LEDGERBOT_TELEGRAM__TOKEN_FILE"
+        )
     if args.webhook and not telegram.webhook_url:
         raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL (the public URL)")
-    from cli.serve import serve
+    from bot.redact import install
 
-    with startup_errors(token):
-        asyncio.run(
-            serve(
-                app.settings,
-                app.engine,
-                app.clock,
-                token=token,
-                webhook=bool(args.webhook or telegram.webhook_url),
-            )
+    install(token or "", app.settings.log_level)
+    if not app.settings.web.resolved_secret():
+        log.warning(
+            "web_links_off: no LEDGERBOT_WEB__SECRET / __SECRET_FILE (run `ledgerbot init`); "
+            "notices go out without web links"
         )
+    if not token:
+        print(
+            "未设置机器人令牌：运行调度、其他发送渠道和网页 (no Telegram token: scheduler, "
+            f"other senders and the web at {app.settings.web.base_url()})",
+            file=sys.stderr,
+        )
+    from cli.serve import ListenError, serve
+
+    with startup_errors(token or ""):
+        try:
+            asyncio.run(
+                serve(
+                    app.settings,
+                    app.engine,
+                    app.clock,
+                    token=token,
+                    webhook=bool(token and (args.webhook or telegram.webhook_url)),
+                )
+            )
+        except ListenError as exc:
+            raise CliError(str(exc)) from None
     return 0
 
 
@@ -477,7 +534,7 @@ def startup_errors(token: str) -> Iterator[None]:
 def cmd_demo(app: App, args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
-    return run_demo(days=args.days, quiet=args.quiet)
+    return run_demo(days=args.days, quiet=args.quiet, web=args.web)
 
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
@@ -492,6 +549,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "report": cmd_report,
     "archive": cmd_archive,
     "backup": cmd_backup,
+    "weblink": cmd_weblink,
     "run": cmd_run,
     "demo": cmd_demo,
 }

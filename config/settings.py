@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 ENV_PREFIX = "LEDGERBOT_"
 DEFAULT_CONFIG_FILE = Path("ledgerbot.toml")
+DEFAULT_WEB_SECRET_FILE = Path("secrets/web_secret")  # written by `ledgerbot init` if no key is set
 _QUIET_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
@@ -170,18 +171,26 @@ class WebSettings(BaseModel):
         """Cookies are Secure when the pages are served over https."""
         return self.base_url().startswith("https://")
 
+    def secret_path(self) -> Path:
+        return self.secret_file or DEFAULT_WEB_SECRET_FILE
+
+    def has_secret(self) -> bool:
+        return bool(self.secret and self.secret.get_secret_value()) or self.secret_path().is_file()
+
     def resolved_secret(self) -> str | None:
-        """The signing key from the setting, else from the secret file (e.g. a Docker secret)."""
+        """The signing key from the setting, else from the secret file (e.g. a Docker secret),
+        else from secrets/web_secret if `ledgerbot init` wrote one; None: links are off."""
         if self.secret is not None and self.secret.get_secret_value():
             return self.secret.get_secret_value()
-        if self.secret_file is not None:
-            check_secret_file(self.secret_file, f"web.secret_file ({ENV_PREFIX}WEB__SECRET_FILE)")
+        if self.secret_file is not None or DEFAULT_WEB_SECRET_FILE.is_file():
+            secret_file = self.secret_path()
+            check_secret_file(secret_file, f"web.secret_file ({ENV_PREFIX}WEB__SECRET_FILE)")
             try:
-                text = self.secret_file.read_text(encoding="utf-8").strip()
+                text = secret_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise SettingsError(
                     f"web.secret_file ({ENV_PREFIX}WEB__SECRET_FILE): cannot read "
-                    f"{self.secret_file}: {exc.strerror}"
+                    f"{secret_file}: {exc.strerror}"
                 ) from None
             if len(text) < 32:
                 raise SettingsError(
