@@ -131,6 +131,7 @@ def build_application(
     add(CommandHandler("export", handlers.export))
     add(CommandHandler("report", handlers.report))
     add(CommandHandler("subscribe", handlers.subscribe))
+    add(CommandHandler("web", handlers.web))
     add(CallbackQueryHandler(handlers.button))
     add(MessageHandler(filters.PHOTO | filters.Document.ALL, handlers.file))
     add(MessageHandler(filters.COMMAND, handlers.unknown))

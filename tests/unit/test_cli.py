@@ -64,10 +64,10 @@ def test_database_file_is_owner_only(db):
     assert (db / "ledger.db").stat().st_mode & 0o077 == 0
 
 
-def test_run_without_token_points_to_the_demo(db, capsys):
-    assert run("run") == 2
+def test_run_webhook_without_token_names_the_setting(db, capsys):
+    assert run("run", "--webhook") == 2
     err = capsys.readouterr().err
-    assert "LEDGERBOT_TELEGRAM__TOKEN" in err and "ledgerbot demo" in err
+    assert "LEDGERBOT_TELEGRAM__TOKEN" in err
 
 
 def test_report_and_archive_commands(db, capsys):
