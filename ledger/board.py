@@ -91,9 +91,9 @@ class BoardFilter:
             return False
         if self.light and view.light.value != self.light:
             return False
-        if self.status and task.status.value != self.status:
+        if self.status and task.status != self.status:
             return False
-        if self.role and task.role.value != self.role:
+        if self.role and task.role != self.role:
             return False
         if self.q:
             haystack = " ".join(

@@ -20,8 +20,7 @@ from ledger.i18n import render
 from ledger.models import ExtensionRequest, Official
 from ledger.queries import history
 from web.app import COOKIE, WebServices, client_key, content_disposition, html
-from web.html import bar_chart, e, hidden, light_badge, notice, options, page, t
-from web.owner import action_name
+from web.html import bar_chart, e, event_line, hidden, light_badge, notice, options, page, t
 
 INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -349,12 +348,7 @@ def routes(services: WebServices) -> list[Route]:
             f"<dt>{t('web.col.level', lang)}</dt><dd>{_level(task.escalation_level, lang)}</dd>"
             "</dl>"
         )
-        hist = "".join(
-            f"<li>{e(ev.at.astimezone(zone).strftime('%Y-%m-%d %H:%M'))} {e(ev.actor_name)} "
-            f"{e(action_name(ev.action, lang))}（{t(f'via.{ev.via}', lang)}）"
-            f"{_event_detail(ev)}</li>"
-            for ev in events
-        )
+        hist = "".join(event_line(ev, lang, zone) for ev in events)
         decide = ""
         if task.status == TaskStatus.SUBMITTED:
             csrf = hidden("csrf", services.csrf(csrf_binding(session)))
@@ -634,12 +628,3 @@ def _pending_card(view: Any, files: list[Any], stamp: str, csrf: str, lang: str,
         f"<p>{t('web.col.note', lang)}：{e(task.completion_note or '—')}</p>"
         f"{_files(files, lang, zone)}{_decide_form(view.id, stamp, csrf, lang)}</div>"
     )
-
-
-def _event_detail(event: Any) -> str:
-    after = event.after or {}
-    for key in ("reason", "note", "text", "file_name", "new_deadline"):
-        value = after.get(key)
-        if value:
-            return f'<div class="muted">{e(value)}</div>'
-    return ""

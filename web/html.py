@@ -77,3 +77,25 @@ def bar_chart(title: str, items: list[tuple[str, int]], *, width: int = 520) -> 
         f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">'
         f"{''.join(rows)}</svg></figure>"
     )
+
+
+def action_name(action: str, lang: str) -> str:
+    """The audit action in words (提交销号, 销号, …); an unknown one as it is stored."""
+    key = f"audit.{action}"
+    text = render(key, lang)
+    return action if text == key else text
+
+
+def event_line(event: Any, lang: str, zone: Any) -> str:
+    """One line of a task's history: when, who, what (in words), through what, and the detail."""
+    when = event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    after = event.after or {}
+    detail = next(
+        (after[k] for k in ("reason", "note", "text", "file_name", "new_deadline") if after.get(k)),
+        "",
+    )
+    extra = f'<div class="muted">{e(detail)}</div>' if detail else ""
+    return (
+        f"<li>{e(when)} {e(event.actor_name)} {e(action_name(event.action, lang))}"
+        f"（{t(f'via.{event.via}', lang)}）{extra}</li>"
+    )

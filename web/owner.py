@@ -18,7 +18,7 @@ from ledger.i18n import render
 from ledger.models import Official, Task
 from ledger.queries import history, task_view
 from web.app import FORM_SLACK, WebServices, client_key, html, read_upload, too_large
-from web.html import e, hidden, light_badge, notice, page, t
+from web.html import e, event_line, hidden, light_badge, notice, page, t
 
 ACTIONS = ("progress", "done", "evidence", "extend")
 
@@ -108,11 +108,7 @@ def owner_page(
             f"<dt>{t('web.lead_unit', lang)}</dt><dd>{e(task.lead_unit or '—')}</dd>"
             "</dl>"
         )
-        hist = "".join(
-            f"<li>{e(ev.at.astimezone(zone).strftime('%Y-%m-%d %H:%M'))} {e(ev.actor_name)} "
-            f"{e(action_name(ev.action, lang))}（{t(f'via.{ev.via}', lang)}）</li>"
-            for ev in events
-        )
+        hist = "".join(event_line(ev, lang, zone) for ev in events)
         file_list = (
             "".join(
                 f"<li>{e(f.file_name)} <span class='muted'>{f.size} B</span></li>" for f in evidence
@@ -167,12 +163,6 @@ def owner_page(
             f'<div class="card"><h2>{t("web.history", lang)}</h2><ul class="history">{hist}</ul></div>'
         )
     return html(page(f"#{task.id} {task.title}", body, lang), status)
-
-
-def action_name(action: str, lang: str) -> str:
-    key = f"audit.{action}"
-    text = render(key, lang)
-    return action if text == key else text
 
 
 def routes(services: WebServices) -> list[Route]:
