@@ -98,7 +98,7 @@ def export_ledger(
     round_name: str | None = None,
     scope: Any = None,
 ) -> int:
-    """The ledger (within `scope`, a condition from ledger.access, if given) as xlsx or csv."""
+    """Write the ledger; `scope` (from ledger.reads) limits it to what the asker may see."""
     views = list_tasks(
         session,
         TaskFilter(round_name=round_name, scope=scope),

@@ -12,12 +12,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ledger import board, lifecycle, links
+from ledger import board, lifecycle, links, reads
 from ledger.enums import Light, TaskRole, TaskStatus
 from ledger.errors import LedgerError
-from ledger.exporter import export_ledger
 from ledger.i18n import render
-from ledger.models import ExtensionRequest, Official
+from ledger.models import Evidence, ExtensionRequest, Official
 from ledger.queries import history
 from web.app import COOKIE, WebServices, client_key, content_disposition, html
 from web.html import bar_chart, e, event_line, hidden, light_badge, notice, options, page, t
@@ -52,7 +51,6 @@ def _refuse_page(lang: str, key: str, status: int, **params: Any) -> Response:
 
 def routes(services: WebServices) -> list[Route]:
     settings = services.settings
-    yellow = settings.policy.yellow_days
 
     def signed_in(request: Request) -> links.WebSession | Response:
         cookie = request.cookies.get(COOKIE, "")
@@ -158,9 +156,7 @@ def routes(services: WebServices) -> list[Route]:
         flt = board.BoardFilter(**{k: q.get(k, "")[:100] for k in (*board.FILTERS, "q")})
         with services.work(session.official.id) as ctx:
             assert ctx.actor.official is not None
-            data = board.board(
-                ctx.session, ctx.actor.official, flt, today=ctx.today, yellow_days=yellow
-            )
+            data = board.board(ctx, flt)
         choices: dict[str, list[tuple[str, str]]] = {
             "aspect": [(a, a) for a in data.options["aspect"]],
             "unit": [(u, u) for u in data.options["unit"]],
@@ -217,13 +213,7 @@ def routes(services: WebServices) -> list[Route]:
         lang = session.official.language
         with services.work(session.official.id) as ctx:
             assert ctx.actor.official is not None
-            rows = board.overdue(
-                ctx.session,
-                ctx.actor.official,
-                today=ctx.today,
-                yellow_days=yellow,
-                calendar=services.calendar,
-            )
+            rows = board.overdue(ctx, services.calendar)
         heads = "".join(
             f"<th>{t(f'web.col.{c}', lang)}</th>"
             for c in ("ref", "task", "deadline", "overdue", "wdays", "level", "owners")
@@ -259,9 +249,7 @@ def routes(services: WebServices) -> list[Route]:
         flash = notice(render(f"web.ok.{ok}", lang)) if ok in ("verify", "reject") else ""
         with services.work(session.official.id) as ctx:
             assert ctx.actor.official is not None
-            queue = board.awaiting(
-                ctx.session, ctx.actor.official, today=ctx.today, yellow_days=yellow
-            )
+            queue = board.awaiting(ctx)
             stamps = {v.id: lifecycle.submission_stamp(v.task) for v, _ in queue}
         csrf = hidden("csrf", services.csrf(csrf_binding(session)))
         cards = (
@@ -283,9 +271,7 @@ def routes(services: WebServices) -> list[Route]:
         flash = notice(render(f"web.ok.{ok}", lang)) if ok in ("ext_yes", "ext_no") else ""
         with services.work(session.official.id) as ctx:
             assert ctx.actor.official is not None
-            requests = board.extension_requests(
-                ctx.session, ctx.actor.official, today=ctx.today, yellow_days=yellow
-            )
+            requests = board.extension_requests(ctx)
             people = {
                 r.requested_by_id: ctx.session.get(Official, r.requested_by_id) for r, _ in requests
             }
@@ -317,9 +303,7 @@ def routes(services: WebServices) -> list[Route]:
         task_id = int(request.path_params["task_id"])
         with services.work(session.official.id) as ctx:
             assert ctx.actor.official is not None
-            view = board.visible(
-                ctx.session, ctx.actor.official, task_id, today=ctx.today, yellow_days=yellow
-            )
+            view = board.visible(ctx, task_id)
             if view is None:  # a guessed id: the same answer as no such task
                 return frame(
                     session,
@@ -329,7 +313,7 @@ def routes(services: WebServices) -> list[Route]:
                     404,
                 )
             events = history(ctx.session, task_id, limit=500)
-            files = board.files(ctx.session, task_id)
+            files = reads.evidence_of(ctx.session, [task_id])
             stamp = lifecycle.submission_stamp(view.task)
         task = view.task
         zone = settings.zone
@@ -368,9 +352,10 @@ def routes(services: WebServices) -> list[Route]:
         evidence_id = int(request.path_params["evidence_id"])
         with services.work(session.official.id) as ctx:
             assert ctx.actor.official is not None
-            evidence = board.visible_file(
-                ctx.session, ctx.actor.official, evidence_id, today=ctx.today, yellow_days=yellow
-            )
+            try:
+                evidence: Evidence | None = reads.evidence_file(ctx, evidence_id)
+            except LedgerError:  # none, or not the actor's to see: the same answer
+                evidence = None
         if evidence is None or not evidence.local_path or not Path(evidence.local_path).is_file():
             lang = session.official.language
             return frame(
@@ -408,16 +393,7 @@ def routes(services: WebServices) -> list[Route]:
         try:
             with services.work(session.official.id) as ctx:
                 assert ctx.actor.official is not None
-                if (
-                    board.visible(
-                        ctx.session,
-                        ctx.actor.official,
-                        task_id,
-                        today=ctx.today,
-                        yellow_days=yellow,
-                    )
-                    is None
-                ):
+                if board.visible(ctx, task_id) is None:
                     return frame(
                         session,
                         "",
@@ -453,17 +429,7 @@ def routes(services: WebServices) -> list[Route]:
             with services.work(session.official.id) as ctx:
                 assert ctx.actor.official is not None
                 ext = ctx.session.get(ExtensionRequest, request_id)
-                if (
-                    ext is None
-                    or board.visible(
-                        ctx.session,
-                        ctx.actor.official,
-                        ext.task_id,
-                        today=ctx.today,
-                        yellow_days=yellow,
-                    )
-                    is None
-                ):
+                if ext is None or board.visible(ctx, ext.task_id) is None:
                     return _refuse_page(lang, "web.not_found", 404)
                 lifecycle.decide_extension(
                     ctx, request_id, approve=decision == "approve", note=str(form.get("note", ""))
@@ -480,14 +446,8 @@ def routes(services: WebServices) -> list[Route]:
             return session
         folder = Path(tempfile.mkdtemp(prefix="ledgerbot-web-"))
         with services.work(session.official.id) as ctx:
-            assert ctx.actor.official is not None
-            from ledger.access import manages_filter
-
             path = folder / f"整改台账-{ctx.today.isoformat()}.xlsx"
-            scope = manages_filter(ctx.session, ctx.actor.official)
-            await asyncio.to_thread(
-                export_ledger, ctx.session, path, today=ctx.today, yellow_days=yellow, scope=scope
-            )
+            await asyncio.to_thread(reads.export, ctx, path)
         return _download(path, folder)
 
     async def report(request: Request) -> Response:
@@ -496,15 +456,13 @@ def routes(services: WebServices) -> list[Route]:
             return session
         lang = session.official.language
         public = request.query_params.get("public") == "1"
-        from ledger.reports import gather, write_report
+        from ledger.reports import write_report
 
         folder = Path(tempfile.mkdtemp(prefix="ledgerbot-web-"))
         with services.work(session.official.id) as ctx:
-            assert ctx.actor.official is not None
-            views = board.scoped(
-                ctx.session, ctx.actor.official, today=ctx.today, yellow_days=yellow, flt=None
-            )
-            if not views:
+            round_name = reads.latest_round(ctx)
+            if round_name is None:
+                folder.rmdir()
                 return frame(
                     session,
                     "",
@@ -512,10 +470,7 @@ def routes(services: WebServices) -> list[Route]:
                     f'<div class="card">{t("web.none", lang)}</div>',
                     404,
                 )
-            latest = max(views, key=lambda v: v.task.round_id)
-            data = await asyncio.to_thread(
-                gather, ctx.session, latest.round_name, today=ctx.today, yellow_days=yellow
-            )
+            data = await asyncio.to_thread(reads.report_data, ctx, round_name)
             suffix = "公开版" if public else "内部版"
             path = folder / f"整改落实情况报告-{suffix}-{ctx.today.isoformat()}.docx"
             await asyncio.to_thread(write_report, data, path, public=public)

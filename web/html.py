@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from html import escape
 from typing import Any
 
-from ledger.i18n import render
+from ledger.i18n import audit_action, render
 
 LIGHT_CLASS = {"red": "l-red", "yellow": "l-yellow", "green": "l-green", "blue": "l-blue"}
 
@@ -79,13 +79,6 @@ def bar_chart(title: str, items: list[tuple[str, int]], *, width: int = 520) -> 
     )
 
 
-def action_name(action: str, lang: str) -> str:
-    """The audit action in words (提交销号, 销号, …); an unknown one as it is stored."""
-    key = f"audit.{action}"
-    text = render(key, lang)
-    return action if text == key else text
-
-
 def event_line(event: Any, lang: str, zone: Any) -> str:
     """One line of a task's history: when, who, what (in words), through what, and the detail."""
     when = event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -96,6 +89,6 @@ def event_line(event: Any, lang: str, zone: Any) -> str:
     )
     extra = f'<div class="muted">{e(detail)}</div>' if detail else ""
     return (
-        f"<li>{e(when)} {e(event.actor_name)} {e(action_name(event.action, lang))}"
+        f"<li>{e(when)} {e(event.actor_name)} {e(audit_action(event.action, lang))}"
         f"（{t(f'via.{event.via}', lang)}）{extra}</li>"
     )

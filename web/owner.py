@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ledger import lifecycle, links
+from ledger import lifecycle, links, reads
 from ledger.access import is_owner
 from ledger.dates import parse_date
 from ledger.errors import InvalidInput, LedgerError
@@ -91,9 +91,7 @@ def owner_page(
         )
         assert view is not None
         events = history(ctx.session, holder.task_id, limit=50)
-        from ledger.board import files
-
-        evidence = files(ctx.session, holder.task_id)
+        evidence = reads.evidence_of(ctx.session, [holder.task_id])
         zone = settings.zone
         task = view.task
         csrf = hidden("csrf", services.csrf(token))

@@ -324,7 +324,7 @@ async def test_pending_queue_opens_evidence_and_closes(client, session, settings
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "verify")).one()
     assert event.via == Via.WEB and event.actor_name == "陈静"
     history = (await client.get(f"/dash/task/{ledger.id('1')}")).text
-    assert "提交销号（网页）" in history and "销号（网页）" in history and "上传佐证材料" in history
+    assert "提交销号（网页）" in history and "验收销号（网页）" in history and "上传佐证（网页）" in history
 
 
 async def test_reject_needs_a_reason_and_a_stale_form_is_refused(client, session, settings, ledger):
@@ -414,6 +414,7 @@ async def test_english_official_gets_english_pages(client, session, settings, le
 
 
 @pytest.mark.parametrize("name", ["赵磊"])
-async def test_owner_with_no_oversight_sees_an_empty_board(client, session, settings, ledger, name):
+async def test_owner_sees_only_their_own_tasks(client, session, settings, ledger, name):
     await sign_in(client, session, settings, name)
-    assert "共 0 项（范围内 0 项）" in (await client.get("/dash")).text
+    page = (await client.get("/dash")).text
+    assert "共 2 项（范围内 2 项）" in page and "任务2" not in page
