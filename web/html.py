@@ -26,6 +26,7 @@ def page(title: str, body: str, lang: str, *, nav: str = "") -> str:
         f'<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(title)}</title>"
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
         '<link rel="stylesheet" href="/static/web.css">'
         '<link rel="stylesheet" href="/static/print.css" media="print">'
         f"</head><body>{nav}<main>{body}</main></body></html>"

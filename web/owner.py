@@ -140,7 +140,7 @@ def owner_page(
                 f'<form class="card" method="post" action="{base}/evidence" '
                 f'enctype="multipart/form-data">{csrf}'
                 f"<h2>{t('web.upload', lang)}</h2>"
-                f'<label for="ev-file">{t("web.evidence", lang, limit=limit)}</label>'
+                f'<label for="ev-file">{t("web.evidence_file", lang, limit=limit)}</label>'
                 '<input id="ev-file" type="file" name="file" required>'
                 f'<button type="submit" class="quiet">{t("web.upload", lang)}</button></form>'
             )
@@ -260,7 +260,9 @@ def do(
         if upload is None:
             raise InvalidInput(
                 "error.input",
-                detail=render("web.evidence", ctx.actor.lang, limit=ctx.settings.max_evidence_mb),
+                detail=render(
+                    "web.evidence_file", ctx.actor.lang, limit=ctx.settings.max_evidence_mb
+                ),
             )
         name, data, mime = upload
         lifecycle.attach_file(ctx, task_id, file_name=name, data=data, mime_type=mime)

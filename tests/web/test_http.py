@@ -324,7 +324,11 @@ async def test_pending_queue_opens_evidence_and_closes(client, session, settings
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "verify")).one()
     assert event.via == Via.WEB and event.actor_name == "陈静"
     history = (await client.get(f"/dash/task/{ledger.id('1')}")).text
-    assert "提交销号（网页）" in history and "验收销号（网页）" in history and "上传佐证（网页）" in history
+    assert (
+        "提交销号（网页）" in history
+        and "验收销号（网页）" in history
+        and "上传佐证（网页）" in history
+    )
 
 
 async def test_reject_needs_a_reason_and_a_stale_form_is_refused(client, session, settings, ledger):
