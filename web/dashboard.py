@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,28 @@ def routes(services: WebServices) -> list[Route]:
     def csrf_binding(session: links.WebSession) -> str:
         return f"s{session.link_id}"
 
+    def signed(
+        handler: Callable[[Request, links.WebSession], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """The handler runs only for a live session; otherwise the sign-in page answers."""
+
+        async def run(request: Request) -> Response:
+            session = signed_in(request)
+            if isinstance(session, Response):
+                return session
+            return await handler(request, session)
+
+        return run
+
+    def not_found(session: links.WebSession) -> Response:
+        lang = session.official.language
+        card = f'<div class="card">{t("web.not_found", lang)}</div>'
+        return frame(session, "", render("web.not_found", lang), card, 404)
+
+    def flash_of(request: Request, lang: str, keys: tuple[str, ...]) -> str:
+        ok = request.query_params.get("ok", "")
+        return notice(render(f"web.ok.{ok}", lang)) if ok in keys else ""
+
     # --- sign-in -----------------------------------------------------------------------
     def _signin_token(token: str) -> links.Token | Response:
         now = services.clock.now()
@@ -127,10 +150,8 @@ def routes(services: WebServices) -> list[Route]:
         )
         return response
 
-    async def signout(request: Request) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    @signed
+    async def signout(request: Request, session: links.WebSession) -> Response:
         form = await request.form(max_files=0, max_fields=5)
         if not services.csrf_ok(form, csrf_binding(session)):
             return _refuse_page(session.official.language, "web.csrf", 403)
@@ -147,15 +168,12 @@ def routes(services: WebServices) -> list[Route]:
         lang = session.official.language
         return html(page(title, body, lang, nav=_nav(services, session, here)), status)
 
-    async def dash(request: Request) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    @signed
+    async def dash(request: Request, session: links.WebSession) -> Response:
         lang = session.official.language
         q = request.query_params
         flt = board.BoardFilter(**{k: q.get(k, "")[:100] for k in (*board.FILTERS, "q")})
         with services.work(session.official.id) as ctx:
-            assert ctx.actor.official is not None
             data = board.board(ctx, flt)
         choices: dict[str, list[tuple[str, str]]] = {
             "aspect": [(a, a) for a in data.options["aspect"]],
@@ -206,13 +224,10 @@ def routes(services: WebServices) -> list[Route]:
         )
         return frame(session, "board", render("web.title", lang), body)
 
-    async def overdue(request: Request) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    @signed
+    async def overdue(request: Request, session: links.WebSession) -> Response:
         lang = session.official.language
         with services.work(session.official.id) as ctx:
-            assert ctx.actor.official is not None
             rows = board.overdue(ctx, services.calendar)
         heads = "".join(
             f"<th>{t(f'web.col.{c}', lang)}</th>"
@@ -240,15 +255,11 @@ def routes(services: WebServices) -> list[Route]:
         )
         return frame(session, "overdue", render("web.overdue_title", lang), body)
 
-    async def pending(request: Request) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    @signed
+    async def pending(request: Request, session: links.WebSession) -> Response:
         lang = session.official.language
-        ok = request.query_params.get("ok", "")
-        flash = notice(render(f"web.ok.{ok}", lang)) if ok in ("verify", "reject") else ""
+        flash = flash_of(request, lang, ("verify", "reject"))
         with services.work(session.official.id) as ctx:
-            assert ctx.actor.official is not None
             queue = board.awaiting(ctx)
             stamps = {v.id: lifecycle.submission_stamp(v.task) for v, _ in queue}
         csrf = hidden("csrf", services.csrf(csrf_binding(session)))
@@ -262,15 +273,11 @@ def routes(services: WebServices) -> list[Route]:
         body = f"<h1>{t('web.pending_title', lang)}</h1>{flash}{cards}"
         return frame(session, "pending", render("web.pending_title", lang), body)
 
-    async def extensions(request: Request) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    @signed
+    async def extensions(request: Request, session: links.WebSession) -> Response:
         lang = session.official.language
-        ok = request.query_params.get("ok", "")
-        flash = notice(render(f"web.ok.{ok}", lang)) if ok in ("ext_yes", "ext_no") else ""
+        flash = flash_of(request, lang, ("ext_yes", "ext_no"))
         with services.work(session.official.id) as ctx:
-            assert ctx.actor.official is not None
             requests = board.extension_requests(ctx)
             people = {
                 r.requested_by_id: ctx.session.get(Official, r.requested_by_id) for r, _ in requests
@@ -295,23 +302,15 @@ def routes(services: WebServices) -> list[Route]:
         body = f"<h1>{t('web.extensions_title', lang)}</h1>{flash}{cards}"
         return frame(session, "extensions", render("web.extensions_title", lang), body)
 
-    async def task_page(request: Request, *, flash: str = "", status: int = 200) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    async def task_page(
+        request: Request, session: links.WebSession, *, flash: str = "", status: int = 200
+    ) -> Response:
         lang = session.official.language
         task_id = int(request.path_params["task_id"])
         with services.work(session.official.id) as ctx:
-            assert ctx.actor.official is not None
             view = board.visible(ctx, task_id)
             if view is None:  # a guessed id: the same answer as no such task
-                return frame(
-                    session,
-                    "",
-                    render("web.not_found", lang),
-                    f'<div class="card">{t("web.not_found", lang)}</div>',
-                    404,
-                )
+                return not_found(session)
             events = history(ctx.session, task_id, limit=500)
             files = reads.evidence_of(ctx.session, [task_id])
             stamp = lifecycle.submission_stamp(view.task)
@@ -345,26 +344,16 @@ def routes(services: WebServices) -> list[Route]:
         )
         return frame(session, "", f"#{task.id} {task.title}", body, status)
 
-    async def file(request: Request) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    @signed
+    async def file(request: Request, session: links.WebSession) -> Response:
         evidence_id = int(request.path_params["evidence_id"])
         with services.work(session.official.id) as ctx:
-            assert ctx.actor.official is not None
             try:
                 evidence: Evidence | None = reads.evidence_file(ctx, evidence_id)
             except LedgerError:  # none, or not the actor's to see: the same answer
                 evidence = None
         if evidence is None or not evidence.local_path or not Path(evidence.local_path).is_file():
-            lang = session.official.language
-            return frame(
-                session,
-                "",
-                render("web.not_found", lang),
-                f'<div class="card">{t("web.not_found", lang)}</div>',
-                404,
-            )
+            return not_found(session)
         mime = (
             evidence.mime_type if evidence.mime_type in INLINE_TYPES else "application/octet-stream"
         )
@@ -379,10 +368,8 @@ def routes(services: WebServices) -> list[Route]:
             },
         )
 
-    async def decide_task(request: Request) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    @signed
+    async def decide_task(request: Request, session: links.WebSession) -> Response:
         lang = session.official.language
         task_id, decision = int(request.path_params["task_id"]), request.path_params["decision"]
         form = await request.form(max_files=0, max_fields=5)
@@ -392,15 +379,8 @@ def routes(services: WebServices) -> list[Route]:
         submission = str(form.get("submission", "")) or None
         try:
             with services.work(session.official.id) as ctx:
-                assert ctx.actor.official is not None
                 if board.visible(ctx, task_id) is None:
-                    return frame(
-                        session,
-                        "",
-                        render("web.not_found", lang),
-                        f'<div class="card">{t("web.not_found", lang)}</div>',
-                        404,
-                    )
+                    return not_found(session)
                 if decision == "verify":
                     lifecycle.verify(ctx, task_id, text, submission=submission)
                 elif decision == "reject":
@@ -408,13 +388,13 @@ def routes(services: WebServices) -> list[Route]:
                 else:
                     return _refuse_page(lang, "web.not_found", 404)
         except LedgerError as exc:
-            return await task_page(request, flash=notice(exc.text(lang), "err"), status=400)
+            return await task_page(
+                request, session, flash=notice(exc.text(lang), "err"), status=400
+            )
         return RedirectResponse(f"/dash/pending?ok={decision}", status_code=303)
 
-    async def decide_extension(request: Request) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    @signed
+    async def decide_extension(request: Request, session: links.WebSession) -> Response:
         lang = session.official.language
         request_id, decision = (
             int(request.path_params["request_id"]),
@@ -427,7 +407,6 @@ def routes(services: WebServices) -> list[Route]:
             return _refuse_page(lang, "web.csrf", 403)
         try:
             with services.work(session.official.id) as ctx:
-                assert ctx.actor.official is not None
                 ext = ctx.session.get(ExtensionRequest, request_id)
                 if ext is None or board.visible(ctx, ext.task_id) is None:
                     return _refuse_page(lang, "web.not_found", 404)
@@ -440,20 +419,16 @@ def routes(services: WebServices) -> list[Route]:
         ok = "ext_yes" if decision == "approve" else "ext_no"
         return RedirectResponse(f"/dash/extensions?ok={ok}", status_code=303)
 
-    async def export(request: Request) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    @signed
+    async def export(request: Request, session: links.WebSession) -> Response:
         folder = Path(tempfile.mkdtemp(prefix="ledgerbot-web-"))
         with services.work(session.official.id) as ctx:
             path = folder / f"整改台账-{ctx.today.isoformat()}.xlsx"
             await asyncio.to_thread(reads.export, ctx, path)
         return _download(path, folder)
 
-    async def report(request: Request) -> Response:
-        session = signed_in(request)
-        if isinstance(session, Response):
-            return session
+    @signed
+    async def report(request: Request, session: links.WebSession) -> Response:
         lang = session.official.language
         public = request.query_params.get("public") == "1"
         from ledger.reports import write_report
@@ -488,7 +463,7 @@ def routes(services: WebServices) -> list[Route]:
         Route("/dash/overdue", overdue, methods=["GET"]),
         Route("/dash/pending", pending, methods=["GET"]),
         Route("/dash/extensions", extensions, methods=["GET"]),
-        Route("/dash/task/{task_id:int}", task_page, methods=["GET"]),
+        Route("/dash/task/{task_id:int}", signed(task_page), methods=["GET"]),
         Route("/dash/task/{task_id:int}/{decision}", decide_task, methods=["POST"]),
         Route("/dash/ext/{request_id:int}/{decision}", decide_extension, methods=["POST"]),
         Route("/dash/file/{evidence_id:int}", file, methods=["GET"]),
