@@ -39,6 +39,7 @@ from ledger.workdays import WorkCalendar
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 COOKIE = "lb_session"
+CLIENT_LIMIT = 60  # sign-ins / fresh-link requests per client address in 15 minutes
 FORM_SLACK = 64 * 1024  # the form's other fields around an uploaded file
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
@@ -112,8 +113,11 @@ class WebServices:
     settings: Settings
     clock: Clock
     calendar: WorkCalendar
-    # link requests and sign-ins per client address (each person is also limited in the ledger)
-    link_requests: Limiter = field(default_factory=lambda: Limiter(10, timedelta(minutes=15)))
+    # link requests and sign-ins per client address (each person is also limited in the ledger);
+    # generous, since an office behind one NAT shares an address
+    link_requests: Limiter = field(
+        default_factory=lambda: Limiter(CLIENT_LIMIT, timedelta(minutes=15))
+    )
 
     @property
     def secret(self) -> str:

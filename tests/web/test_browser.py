@@ -189,6 +189,9 @@ def test_owner_acts_from_the_link_and_the_supervisor_closes(
     expect(history).to_contain_text("赵磊 报告进展（网页）")
     expect(history).to_contain_text("陈静 验收销号（网页）")
     assert supervisor.problems == []  # type: ignore[attr-defined]
+    supervisor.emulate_media(media="print")  # prints cleanly: no navigation, no forms
+    expect(supervisor.locator("nav.top")).to_be_hidden()
+    expect(supervisor.locator(".history")).to_be_visible()
 
     # the same pages at phone width, for the eye (kept in the test's folder)
     phone = sign_in(browser, live, session, settings, "陈静", width=390, height=844)
