@@ -6,44 +6,65 @@ import csv
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from ledger.cells import csv_untext
 from ledger.dates import normalize
 from ledger.errors import ImportFailed, RowError
 
-# field -> accepted headers; the first is the canonical Chinese header used on export
+# The one alias table. field -> accepted headers; the first is the canonical Chinese header.
+# Headers are matched after folding full-width characters and dropping spaces, "*" and a
+# trailing (…) note, so "整改时限（时间节点）" and "责 任 人" match too.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "round": ("轮次", "巡察轮次", "round"),
     "ref": ("序号", "编号", "ref", "no", "no.", "#"),
-    "aspect": ("方面", "问题方面", "问题类别", "aspect"),
+    "aspect": ("方面", "问题方面", "问题类别", "问题类型", "aspect"),
     "problem": ("具体问题", "问题", "问题内容", "存在问题", "反馈问题", "problem"),
     "title": ("整改任务", "任务", "任务名称", "task", "title"),
     "target": ("整改目标", "目标", "target"),
-    "measures": ("整改措施", "措施", "measures"),
+    "measures": ("整改措施", "具体整改措施", "措施", "measures"),
     "kind": ("任务类型", "整改类型", "类型", "kind", "type"),
     "role": ("牵头/参与", "牵头或参与", "牵头参与", "role"),
     "leader": ("责任领导", "分管领导", "牵头领导", "leader", "responsible leader"),
-    "lead_unit": ("牵头单位", "牵头部门", "牵头股室", "责任单位", "lead unit"),
+    "lead_unit": (
+        "牵头单位",
+        "牵头部门",
+        "牵头股室",
+        "责任单位",
+        "责任部门",
+        "责任科室",
+        "责任股室",
+        "lead unit",
+    ),
     "partner_units": ("配合单位", "参与部门", "配合部门", "参与单位", "participating units"),
     "owner": ("责任人", "具体责任人", "owner", "responsible official"),
     "supervisor": ("督办人", "督办", "supervisor"),
     "deadline": ("整改时限", "时间节点", "完成时限", "整改期限", "deadline", "due"),
-    "status": ("状态", "整改状态", "完成情况", "status"),
-    "progress": ("整改进展", "进展情况", "整改情况", "progress"),
+    "status": ("状态", "整改状态", "status"),
+    "progress": (
+        "整改进展",
+        "完成情况",
+        "整改落实情况",
+        "落实情况",
+        "进展情况",
+        "整改情况",
+        "progress",
+    ),
+    "completed_date": ("完成日期", "销号日期", "completion date"),
     "notes": ("备注", "notes", "remarks"),
-    # written by export, ignored by import
+    # written by export; the ID matches a row to its task, the rest is ignored by import
     "task_id": ("ID", "任务ID"),
     "light": ("灯号", "light"),
     "evidence_count": ("佐证材料数", "evidence"),
     "days_overdue": ("逾期天数", "days overdue"),
     "original_deadline": ("原定时限", "original deadline"),
 }
-EXPORT_ONLY = frozenset({"task_id", "light", "evidence_count", "days_overdue", "original_deadline"})
+EXPORT_ONLY = frozenset({"light", "evidence_count", "days_overdue", "original_deadline"})
 REQUIRED = ("ref", "owner")
 
 
@@ -56,12 +77,30 @@ def _header_key(text: str) -> str:
 _ALIASES = {_header_key(alias): field for field, names in COLUMNS.items() for alias in names}
 
 
+# a footnote, legend or signature line under the table: "注：…", "填表说明", "填表人：…"
+_FOOTNOTE = re.compile(
+    r"^\s*(?:(?:注|附注|备注|说明|制表人?|填表人|填报人|审核人?|签字|签发人?|负责人|联系人|"
+    r"联系电话|日期|单位\s*[(（]?盖章[)）]?)\s*\d*\s*[:：]|填表说明|填报说明|注\s*\d+\s*[.、])"
+)
+
+
 @dataclass
 class Sheet:
     """Cell values by field, each row with the number the spreadsheet shows for it."""
 
     headers: dict[str, str]  # field -> header text as written in the sheet
     rows: list[tuple[int, dict[str, Any]]]
+    ignored: list[str] = field(default_factory=list)  # header cells no field answers to
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # footnote rows: (row, text)
+
+
+def _footnote(cells: list[Any]) -> str | None:
+    """The text of a footnote/legend/signature row (one text, maybe merged across), else None."""
+    texts = {str(c).strip() for c in cells if c is not None and str(c).strip()}
+    if len(texts) != 1:
+        return None
+    text = texts.pop()
+    return text if _FOOTNOTE.match(normalize(text)) else None
 
 
 def _match_header(cells: Iterable[Any]) -> dict[int, str]:
@@ -91,6 +130,11 @@ def _locate(grid: list[list[Any]], source: str) -> Sheet:
         )
     header_row, columns = best
     headers = {field: str(grid[header_row][i]).strip() for i, field in columns.items()}
+    ignored = [
+        str(cell).strip()
+        for i, cell in enumerate(grid[header_row])
+        if i not in columns and cell is not None and str(cell).strip()
+    ]
     missing = [f for f in REQUIRED if f not in headers]
     if "title" not in headers and "measures" not in headers and "problem" not in headers:
         missing.append("title")
@@ -98,8 +142,13 @@ def _locate(grid: list[list[Any]], source: str) -> Sheet:
         names = "、".join(COLUMNS[f][0] for f in missing)
         raise ImportFailed([RowError(header_row + 1, "表头", f"缺少必需的列：{names}")])
     rows: list[tuple[int, dict[str, Any]]] = []
+    skipped: list[tuple[int, str]] = []
     for row_index in range(header_row + 1, len(grid)):
         cells = grid[row_index]
+        note = _footnote(cells)
+        if note is not None:
+            skipped.append((row_index + 1, note))
+            continue
         values = {
             field: cells[i] if i < len(cells) else None
             for i, field in columns.items()
@@ -108,7 +157,7 @@ def _locate(grid: list[list[Any]], source: str) -> Sheet:
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
             continue
         rows.append((row_index + 1, values))
-    return Sheet(headers=headers, rows=rows)
+    return Sheet(headers=headers, rows=rows, ignored=ignored, skipped=skipped)
 
 
 def read_xlsx(path: Path) -> Sheet:
@@ -150,9 +199,41 @@ def read_csv(path: Path) -> Sheet:
     else:
         raise ImportFailed([RowError(0, "文件", f"{path.name}: 既不是 UTF-8 也不是 GBK 编码")])
     grid: list[list[Any]] = [
-        [cell if cell.strip() else None for cell in row] for row in csv.reader(io.StringIO(text))
+        [csv_untext(cell) if cell.strip() else None for cell in row]
+        for row in csv.reader(io.StringIO(text))
     ]
     return _locate(grid, path.name)
+
+
+CALAMINE_SUFFIXES = (".xls", ".et", ".ods", ".ett", ".xlsb")
+
+
+def read_calamine(path: Path) -> Sheet:
+    """Legacy Excel .xls, WPS .et and OpenDocument .ods (and .xlsb), read by python-calamine."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        grids = []
+        for name in workbook.sheet_names:
+            sheet = workbook.get_sheet_by_name(name)
+            grid: list[list[Any]] = [
+                [None if cell == "" else cell for cell in row] for row in sheet.to_python()
+            ]
+            for merged in sheet.merged_cell_ranges or []:
+                (top, left), (bottom, right) = merged
+                value = grid[top][left] if top < len(grid) and left < len(grid[top]) else None
+                for r in range(top, min(bottom + 1, len(grid))):
+                    for c in range(left, min(right + 1, len(grid[r]))):
+                        grid[r][c] = value
+            grids.append(grid)
+    except Exception as exc:  # calamine raises its own error types for every corrupt format
+        raise ImportFailed([RowError(0, "文件", f"无法读取表格文件 {path.name}：{exc}")]) from None
+    chosen = next(
+        (g for g in grids if any(len(_match_header(r)) >= 3 for r in g[:30])),
+        grids[0] if grids else [],
+    )
+    return _locate(chosen, path.name)
 
 
 def read_sheet(path: Path) -> Sheet:
@@ -163,4 +244,14 @@ def read_sheet(path: Path) -> Sheet:
         return read_xlsx(path)
     if suffix == ".csv":
         return read_csv(path)
-    raise ImportFailed([RowError(0, "文件", f"不支持的文件类型 {suffix}（请用 .xlsx 或 .csv）")])
+    if suffix in CALAMINE_SUFFIXES:
+        return read_calamine(path)
+    raise ImportFailed(
+        [
+            RowError(
+                0,
+                "文件",
+                f"不支持的文件类型 {suffix}（请用 .xlsx、.xls、.et、.ods 或 .csv）",
+            )
+        ]
+    )

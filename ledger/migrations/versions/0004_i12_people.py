@@ -1,0 +1,127 @@
+"""officials: mobile and email; tasks: the sheet's last values; one official per person
+
+Names typed with inner or full-width spaces ("刘　倩"), invisible characters, or a trailing
+（职务） ("孙明（股长）") became second officials beside the real person. This merges each
+such group into one official (the bound one if any, else the oldest): every task link,
+binding, invite, progress report, evidence file, extension, notice and audit event now
+points at the kept official; a trailing （职务） becomes the title.
+
+`task.sheet_values` holds, per field, what the sheet said the last time the task was
+imported, so a stale sheet never undoes work done in chat.
+
+Revision ID: 0004_i12_people
+Revises: 0003
+Create Date: 2026-12-01 15:40:00
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from ledger.names import split_name_title
+
+revision: str = "0004_i12_people"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# (table, column) pointing at official.id, besides task_person (which needs de-duplicating)
+REFERENCES = (
+    ("task", "closed_by_id"),
+    ("invite_code", "official_id"),
+    ("progress_report", "author_id"),
+    ("evidence", "uploaded_by_id"),
+    ("extension_request", "requested_by_id"),
+    ("extension_request", "decided_by_id"),
+    ("audit_event", "actor_id"),
+    ("audit_event", "official_id"),
+    ("group_subscription", "subscribed_by_id"),
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("official", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("mobile", sa.String(length=30), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("email", sa.String(length=200), nullable=False, server_default="")
+        )
+    with op.batch_alter_table("task", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sheet_values", sa.JSON(), nullable=True))
+    merge_duplicate_officials(op.get_bind())
+
+
+def merge_duplicate_officials(bind: sa.Connection) -> None:
+    rows = bind.execute(
+        sa.text("SELECT id, name, title, telegram_user_id FROM official ORDER BY id")
+    ).all()
+    groups: dict[str, list[tuple[int, str, str, int | None]]] = defaultdict(list)
+    for row in rows:
+        name, title = split_name_title(row.name)
+        groups[name].append((row.id, row.name, title or row.title, row.telegram_user_id))
+    for name, members in groups.items():
+        # the bound official is kept (a second binding of the same person is dropped with its row)
+        keep = next((m for m in members if m[3] is not None), members[0])
+        title = keep[2] or next((m[2] for m in members if m[2]), "")
+        others = [m for m in members if m[0] != keep[0]]
+        for other in others:
+            _repoint(bind, other[0], keep[0])
+        if others:
+            ids = [m[0] for m in others]
+            bind.execute(
+                sa.text("DELETE FROM official WHERE id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)
+                ),
+                {"ids": ids},
+            )
+        if keep[1] != name or title:
+            bind.execute(
+                sa.text("UPDATE official SET name = :name, title = :title WHERE id = :id"),
+                {"name": name, "title": title, "id": keep[0]},
+            )
+
+
+def _repoint(bind: sa.Connection, source: int, target: int) -> None:
+    for table, column in REFERENCES:
+        bind.execute(
+            sa.text(f"UPDATE {table} SET {column} = :target WHERE {column} = :source"),
+            {"target": target, "source": source},
+        )
+    # a task may list both spellings: keep one link per (task, duty)
+    bind.execute(
+        sa.text(
+            "DELETE FROM task_person WHERE official_id = :source AND EXISTS ("
+            "SELECT 1 FROM task_person AS kept WHERE kept.official_id = :target "
+            "AND kept.task_id = task_person.task_id AND kept.duty = task_person.duty)"
+        ),
+        {"target": target, "source": source},
+    )
+    bind.execute(
+        sa.text("UPDATE task_person SET official_id = :target WHERE official_id = :source"),
+        {"target": target, "source": source},
+    )
+    # notices are unique by (task, recipient, kind, stage): a duplicate of the kept person's goes
+    bind.execute(
+        sa.text(
+            "DELETE FROM outbox WHERE recipient_id = :source AND task_id IS NOT NULL AND EXISTS ("
+            "SELECT 1 FROM outbox AS kept WHERE kept.recipient_id = :target "
+            "AND kept.task_id = outbox.task_id AND kept.kind = outbox.kind "
+            "AND kept.stage = outbox.stage)"
+        ),
+        {"target": target, "source": source},
+    )
+    bind.execute(
+        sa.text("UPDATE outbox SET recipient_id = :target WHERE recipient_id = :source"),
+        {"target": target, "source": source},
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("task", schema=None) as batch_op:
+        batch_op.drop_column("sheet_values")
+    with op.batch_alter_table("official", schema=None) as batch_op:
+        batch_op.drop_column("email")
+        batch_op.drop_column("mobile")
