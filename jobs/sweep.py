@@ -37,6 +37,7 @@ from ledger.models import (
 from ledger.notices import task_params
 from ledger.outbox import insert_ignore, outbox_row
 from ledger.queries import LIGHT_COUNTS, WEEKLY_CHANGES, light_counts, weekly_changes
+from ledger.workdays import provisional_notice
 
 log = logging.getLogger(__name__)
 
@@ -583,6 +584,11 @@ class _Sweep:
                 figures = per_leader.get(person.id) or self.empty_figures()
             else:  # heads: few, each scoped to their unit
                 figures = self.digest_figures(manages_filter(self.session, person))
+            extra = {}
+            if person.role == OfficialRole.ADMIN and provisional_notice(
+                self.today, self.policy.calendar
+            ):
+                extra = {"calendar_year": self.today.year + 1}
             self.queue(
                 kind="weekly_digest",
                 family="weekly_digest",
@@ -591,7 +597,7 @@ class _Sweep:
                 stage=stage,
                 urgency=0,
                 text_key="notice.weekly_digest",
-                params={**base, **figures},
+                params={**base, **figures, **extra},
             )
         for group in groups:
             whole = whole or self.digest_figures(None)

@@ -1,58 +1,89 @@
-"""Export the ledger in the import's own columns, plus round, light, evidence and days overdue.
+"""Export the ledger as an office hands it to a leader, and in a form that imports back unchanged.
 
-An exported file imports back with no changes.
+The xlsx prints: a title row (《…整改台账》), the header repeated on every page, A4 landscape
+fitted to the page width, aspect and problem cells merged down, the light as the colour of the
+序号 and 状态 cells. 完成情况 is the completion note (else the latest progress) and 完成日期 the
+closing date; the import reads both back. 轮次 and ID, which the re-import matches rows by,
+stand narrow at the right end. Every text cell stays text (ledger.cells), in xlsx and csv.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
+from ledger.cells import append_row, csv_text, set_text
 from ledger.i18n import render
 from ledger.numbering import aspect_label
 from ledger.queries import TaskFilter, TaskView, list_tasks
 from ledger.sheets import COLUMNS
 
 EXPORT_FIELDS = (
-    "round",
     "ref",
     "aspect",
     "problem",
     "title",
-    "target",
     "measures",
+    "target",
     "kind",
-    "role",
     "leader",
     "lead_unit",
     "partner_units",
     "owner",
     "supervisor",
     "deadline",
-    "original_deadline",
     "status",
-    "light",
     "progress",
-    "evidence_count",
-    "days_overdue",
+    "completed_date",
     "notes",
+    "round",
     "task_id",
 )
+# the export's own header where it differs from the import's canonical one
+HEADERS = {"progress": "完成情况", "leader": "责任领导"}
 FILLS = {
     "red": "FFC7CE",
     "yellow": "FFEB9C",
     "green": "C6EFCE",
     "blue": "BDD7EE",
-    "closed": "D9D9D9",
+    "closed": "E7E6E6",
 }
-WIDTHS = {"aspect": 28, "problem": 28, "title": 30, "measures": 40, "progress": 30, "target": 24}
+# widths in characters; the sum is what "fit to width" scales onto A4 landscape
+WIDTHS = {
+    "ref": 5,
+    "aspect": 14,
+    "problem": 18,
+    "title": 18,
+    "measures": 30,
+    "target": 16,
+    "kind": 7,
+    "leader": 7,
+    "lead_unit": 9,
+    "partner_units": 9,
+    "owner": 7,
+    "supervisor": 7,
+    "deadline": 11,
+    "status": 7,
+    "progress": 26,
+    "completed_date": 11,
+    "notes": 10,
+    "round": 5,
+    "task_id": 5,
+}
+MERGED = ("aspect", "problem")
+LEGEND = "注：序号和状态的底色为灯号：红＝逾期，黄＝10日内到期或待销号，绿＝按期推进，蓝＝长期坚持，灰＝已销号。轮次、ID 两列供重新导入时对应任务，请勿改动。"
+
+
+def header_for(name: str) -> str:
+    return HEADERS.get(name, COLUMNS[name][0])
 
 
 def export_row(view: TaskView) -> dict[str, Any]:
@@ -61,7 +92,6 @@ def export_row(view: TaskView) -> dict[str, Any]:
     problem_text = problem.title
     if problem.number is not None:
         problem_text = f"{problem.number}、{problem.title}"
-    kind_label = render(f"kind.{task.kind}")
     return {
         "round": view.round_name,
         "ref": task.ref,
@@ -70,20 +100,16 @@ def export_row(view: TaskView) -> dict[str, Any]:
         "title": task.title,
         "target": task.target,
         "measures": task.measures,
-        "kind": kind_label,
-        "role": render(f"role.{task.role}"),
+        "kind": render(f"kind.{task.kind}"),
         "leader": "、".join(view.leaders),
         "lead_unit": task.lead_unit,
         "partner_units": task.participating_units,
         "owner": "、".join(view.owners),
         "supervisor": "、".join(view.supervisors),
         "deadline": task.deadline if task.deadline else render("deadline.none"),
-        "original_deadline": task.original_deadline or "",
         "status": render(f"status.{task.status}"),
-        "light": render(f"light.{view.light}"),
-        "progress": view.latest_progress,
-        "evidence_count": view.evidence_count,
-        "days_overdue": view.days_overdue,
+        "progress": task.completion_note or view.latest_progress,
+        "completed_date": task.closed_on or "",
         "notes": task.notes,
         "task_id": task.id,
     }
@@ -95,47 +121,116 @@ def export_ledger(
     views = list_tasks(
         session, TaskFilter(round_name=round_name), today=today, yellow_days=yellow_days
     )
-    headers = [COLUMNS[f][0] for f in EXPORT_FIELDS]
     rows = [export_row(v) for v in views]
     if path.suffix.lower() == ".csv":
         buffer = io.StringIO()
+        import csv
+
         writer = csv.writer(buffer)
-        writer.writerow(headers)
+        writer.writerow([header_for(f) for f in EXPORT_FIELDS])
         for row in rows:
-            writer.writerow([_csv_cell(row[f]) for f in EXPORT_FIELDS])
+            writer.writerow([csv_text(row[f]) for f in EXPORT_FIELDS])
         path.write_text(buffer.getvalue(), encoding="utf-8-sig")
         return len(rows)
+    rounds = sorted({v.round_name for v in views})
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "整改台账"
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    light_col = EXPORT_FIELDS.index("light") + 1
-    for view, row in zip(views, rows, strict=True):
-        sheet.append([row[f] for f in EXPORT_FIELDS])
-        fill = PatternFill("solid", start_color=FILLS[view.light.value])
-        sheet.cell(row=sheet.max_row, column=light_col).fill = fill
-        sheet.cell(row=sheet.max_row, column=EXPORT_FIELDS.index("ref") + 1).fill = fill
-        deadline_cell = sheet.cell(row=sheet.max_row, column=EXPORT_FIELDS.index("deadline") + 1)
-        if isinstance(row["deadline"], date):
-            deadline_cell.number_format = "yyyy-mm-dd"
-        original = sheet.cell(
-            row=sheet.max_row, column=EXPORT_FIELDS.index("original_deadline") + 1
-        )
-        if isinstance(row["original_deadline"], date):
-            original.number_format = "yyyy-mm-dd"
-    for index, name in enumerate(EXPORT_FIELDS, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = WIDTHS.get(name, 12)
-    sheet.freeze_panes = "C2"
+    _write_sheet(sheet, views, rows, rounds, today)
     workbook.save(path)
     return len(rows)
 
 
-def _csv_cell(value: Any) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    return "" if value is None else str(value)
+THIN = Side(style="thin", color="808080")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+
+
+def _write_sheet(
+    sheet: Worksheet,
+    views: list[TaskView],
+    rows: list[dict[str, Any]],
+    rounds: list[str],
+    today: date,
+) -> None:
+    width = len(EXPORT_FIELDS)
+    last = get_column_letter(width)
+    title = "、".join(rounds) if rounds else ""
+    set_text(sheet.cell(row=1, column=1), f"《{title}整改台账》" if title else "《整改台账》")
+    sheet.merge_cells(f"A1:{last}1")
+    sheet["A1"].font = Font(name="SimHei", bold=True, size=16)
+    sheet["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    sheet.row_dimensions[1].height = 30
+    set_text(sheet.cell(row=2, column=1), f"截至 {today.year}年{today.month}月{today.day}日")
+    sheet.merge_cells(f"A2:{last}2")
+    sheet["A2"].alignment = Alignment(horizontal="right")
+    header_row = append_row(sheet, [header_for(f) for f in EXPORT_FIELDS])
+    for cell in sheet[header_row]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.fill = PatternFill("solid", start_color="D9E1F2")
+        cell.border = BOX
+    wrap = Alignment(vertical="top", wrap_text=True)
+    center = Alignment(horizontal="center", vertical="top", wrap_text=True)
+    index = {name: i for i, name in enumerate(EXPORT_FIELDS, start=1)}
+    first = header_row + 1
+    for view, row in zip(views, rows, strict=True):
+        number = append_row(sheet, [row[f] for f in EXPORT_FIELDS])
+        fill = PatternFill("solid", start_color=FILLS[view.light.value])
+        for name in EXPORT_FIELDS:
+            cell = sheet.cell(row=number, column=index[name])
+            cell.border = BOX
+            cell.alignment = center if WIDTHS[name] <= 11 else wrap
+            if isinstance(row[name], date):
+                cell.number_format = "yyyy-mm-dd"
+        for name in ("ref", "status"):
+            sheet.cell(row=number, column=index[name]).fill = fill
+        for name in ("round", "task_id"):
+            sheet.cell(row=number, column=index[name]).font = Font(size=8, color="808080")
+    _merge_runs(sheet, rows, first, index)
+    legend = sheet.max_row + 1
+    set_text(sheet.cell(row=legend, column=1), LEGEND)
+    sheet.merge_cells(f"A{legend}:{last}{legend}")
+    sheet.cell(row=legend, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.cell(row=legend, column=1).font = Font(size=9)
+    sheet.row_dimensions[legend].height = 28
+    for name, i in index.items():
+        sheet.column_dimensions[get_column_letter(i)].width = WIDTHS[name]
+    sheet.freeze_panes = sheet.cell(row=first, column=index["title"])
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+def _merge_runs(
+    sheet: Worksheet, rows: list[dict[str, Any]], first: int, index: dict[str, int]
+) -> None:
+    """Merge consecutive equal aspect cells, and problem cells within one aspect."""
+    for name in MERGED:
+        start = 0
+        for i in range(1, len(rows) + 1):
+            same = (
+                i < len(rows)
+                and rows[i][name]
+                and rows[i][name] == rows[start][name]
+                and rows[i]["round"] == rows[start]["round"]
+                and rows[i]["aspect"] == rows[start]["aspect"]
+            )
+            if same:
+                continue
+            if i - 1 > start:
+                column = index[name]
+                sheet.merge_cells(
+                    start_row=first + start,
+                    start_column=column,
+                    end_row=first + i - 1,
+                    end_column=column,
+                )
+            start = i

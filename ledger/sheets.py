@@ -74,7 +74,31 @@ def _header_key(text: str) -> str:
     return re.sub(r"[(（][^)）]*[)）]$", "", text) or text
 
 
-_ALIASES = {_header_key(alias): field for field, names in COLUMNS.items() for alias in names}
+@dataclass(frozen=True)
+class Table:
+    """A kind of sheet: its alias table, required columns, and how many headers find the row."""
+
+    columns: dict[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    min_headers: int = 3
+    skip: frozenset[str] = frozenset()  # columns read from the header but not into rows
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        return {_header_key(a): f for f, names in self.columns.items() for a in names}
+
+
+LEDGER = Table(COLUMNS, REQUIRED, 3, EXPORT_ONLY)
+# the officials sheet (`ledgerbot officials import`)
+OFFICIAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("姓名", "名字", "人员", "name"),
+    "unit": ("单位", "所在单位", "部门", "工作单位", "unit"),
+    "title": ("职务", "职位", "title"),
+    "role": ("角色", "role"),
+    "mobile": ("手机号", "手机", "手机号码", "联系电话", "电话", "mobile", "phone"),
+    "email": ("邮箱", "电子邮箱", "邮件", "email", "e-mail"),
+}
+OFFICIALS = Table(OFFICIAL_COLUMNS, ("name",), 2)
 
 
 # a footnote, legend or signature line under the table: "注：…", "填表说明", "填表人：…"
@@ -103,28 +127,32 @@ def _footnote(cells: list[Any]) -> str | None:
     return text if _FOOTNOTE.match(normalize(text)) else None
 
 
-def _match_header(cells: Iterable[Any]) -> dict[int, str]:
+def _match_header(cells: Iterable[Any], table: Table = LEDGER) -> dict[int, str]:
     found: dict[int, str] = {}
+    aliases = table.aliases
     for index, cell in enumerate(cells):
         if cell is None:
             continue
-        field = _ALIASES.get(_header_key(str(cell)))
+        field = aliases.get(_header_key(str(cell)))
         if field and field not in found.values():
             found[index] = field
     return found
 
 
-def _locate(grid: list[list[Any]], source: str) -> Sheet:
+def _locate(grid: list[list[Any]], source: str, table: Table = LEDGER) -> Sheet:
     best: tuple[int, dict[int, str]] | None = None
     for row_index, cells in enumerate(grid[:30]):
-        found = _match_header(cells)
-        if len(found) >= 3 and (best is None or len(found) > len(best[1])):
+        found = _match_header(cells, table)
+        if len(found) >= table.min_headers and (best is None or len(found) > len(best[1])):
             best = (row_index, found)
     if best is None:
         raise ImportFailed(
             [
                 RowError(
-                    1, "表头", f"{source}: 前30行中找不到表头（需要至少包含 序号、责任人 等列名）"
+                    1,
+                    "表头",
+                    f"{source}: 前30行中找不到表头（需要至少包含 "
+                    f"{'、'.join(table.columns[f][0] for f in table.required)} 等列名）",
                 )
             ]
         )
@@ -135,11 +163,11 @@ def _locate(grid: list[list[Any]], source: str) -> Sheet:
         for i, cell in enumerate(grid[header_row])
         if i not in columns and cell is not None and str(cell).strip()
     ]
-    missing = [f for f in REQUIRED if f not in headers]
-    if "title" not in headers and "measures" not in headers and "problem" not in headers:
+    missing = [f for f in table.required if f not in headers]
+    if table is LEDGER and not {"title", "measures", "problem"} & set(headers):
         missing.append("title")
     if missing:
-        names = "、".join(COLUMNS[f][0] for f in missing)
+        names = "、".join(table.columns[f][0] for f in missing)
         raise ImportFailed([RowError(header_row + 1, "表头", f"缺少必需的列：{names}")])
     rows: list[tuple[int, dict[str, Any]]] = []
     skipped: list[tuple[int, str]] = []
@@ -152,7 +180,7 @@ def _locate(grid: list[list[Any]], source: str) -> Sheet:
         values = {
             field: cells[i] if i < len(cells) else None
             for i, field in columns.items()
-            if field not in EXPORT_ONLY
+            if field not in table.skip
         }
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
             continue
@@ -160,7 +188,7 @@ def _locate(grid: list[list[Any]], source: str) -> Sheet:
     return Sheet(headers=headers, rows=rows, ignored=ignored, skipped=skipped)
 
 
-def read_xlsx(path: Path) -> Sheet:
+def read_xlsx(path: Path, table: Table = LEDGER) -> Sheet:
     try:
         workbook = load_workbook(path, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError, TypeError) as exc:
@@ -174,7 +202,7 @@ def read_xlsx(path: Path) -> Sheet:
     sheet = workbook.worksheets[0]
     for candidate in workbook.worksheets:
         rows = list(candidate.iter_rows(min_row=1, max_row=30, values_only=True))
-        if any(len(_match_header(r)) >= 3 for r in rows):
+        if any(len(_match_header(r, table)) >= table.min_headers for r in rows):
             sheet = candidate
             break
     grid = [list(row) for row in sheet.iter_rows(values_only=True)]
@@ -185,10 +213,10 @@ def read_xlsx(path: Path) -> Sheet:
                 if r < len(grid) and c < len(grid[r]):
                     grid[r][c] = top_left
     workbook.close()
-    return _locate(grid, path.name)
+    return _locate(grid, path.name, table)
 
 
-def read_csv(path: Path) -> Sheet:
+def read_csv(path: Path, table: Table = LEDGER) -> Sheet:
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
         try:
@@ -202,13 +230,13 @@ def read_csv(path: Path) -> Sheet:
         [csv_untext(cell) if cell.strip() else None for cell in row]
         for row in csv.reader(io.StringIO(text))
     ]
-    return _locate(grid, path.name)
+    return _locate(grid, path.name, table)
 
 
 CALAMINE_SUFFIXES = (".xls", ".et", ".ods", ".ett", ".xlsb")
 
 
-def read_calamine(path: Path) -> Sheet:
+def read_calamine(path: Path, table: Table = LEDGER) -> Sheet:
     """Legacy Excel .xls, WPS .et and OpenDocument .ods (and .xlsb), read by python-calamine."""
     from python_calamine import CalamineWorkbook
 
@@ -230,22 +258,26 @@ def read_calamine(path: Path) -> Sheet:
     except Exception as exc:  # calamine raises its own error types for every corrupt format
         raise ImportFailed([RowError(0, "文件", f"无法读取表格文件 {path.name}：{exc}")]) from None
     chosen = next(
-        (g for g in grids if any(len(_match_header(r)) >= 3 for r in g[:30])),
+        (
+            g
+            for g in grids
+            if any(len(_match_header(r, table)) >= table.min_headers for r in g[:30])
+        ),
         grids[0] if grids else [],
     )
-    return _locate(chosen, path.name)
+    return _locate(chosen, path.name, table)
 
 
-def read_sheet(path: Path) -> Sheet:
+def read_sheet(path: Path, table: Table = LEDGER) -> Sheet:
     if not path.is_file():
         raise ImportFailed([RowError(0, "文件", f"找不到文件 {path}")])
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(path)
+        return read_xlsx(path, table)
     if suffix == ".csv":
-        return read_csv(path)
+        return read_csv(path, table)
     if suffix in CALAMINE_SUFFIXES:
-        return read_calamine(path)
+        return read_calamine(path, table)
     raise ImportFailed(
         [
             RowError(
