@@ -383,7 +383,7 @@ def cmd_officials(app: App, args: argparse.Namespace) -> int:
         render_table(
             ["姓名", "单位", "职务", "角色", "手机号", "邮箱", "Telegram", "备注"],
             rows,
-            [10, 16, 10, 8, 13, 24, 8, 8],
+            [10, 16, 10, 10, 13, 24, 8, 8],
         )
     )
     return 0
