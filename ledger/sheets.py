@@ -119,12 +119,11 @@ class Sheet:
 
 
 def _footnote(cells: list[Any]) -> str | None:
-    """The text of a footnote/legend/signature row (one text, maybe merged across), else None."""
-    texts = {str(c).strip() for c in cells if c is not None and str(c).strip()}
-    if len(texts) != 1:
+    """A footnote/legend/signature row's text (every text in it a note or a label), else None."""
+    texts = list(dict.fromkeys(str(c).strip() for c in cells if c is not None and str(c).strip()))
+    if not texts or not all(_FOOTNOTE.match(normalize(t)) for t in texts):
         return None
-    text = texts.pop()
-    return text if _FOOTNOTE.match(normalize(text)) else None
+    return "  ".join(texts)
 
 
 def _match_header(cells: Iterable[Any], table: Table = LEDGER) -> dict[int, str]:
