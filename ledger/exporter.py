@@ -10,6 +10,8 @@ stand narrow at the right end. Every text cell stays text (ledger.cells), in xls
 from __future__ import annotations
 
 import io
+import math
+import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -62,8 +64,8 @@ WIDTHS = {
     "aspect": 14,
     "problem": 18,
     "title": 18,
-    "measures": 30,
-    "target": 16,
+    "measures": 28,
+    "target": 14,
     "kind": 7,
     "leader": 7,
     "lead_unit": 9,
@@ -72,7 +74,7 @@ WIDTHS = {
     "supervisor": 7,
     "deadline": 11,
     "status": 7,
-    "progress": 26,
+    "progress": 24,
     "completed_date": 11,
     "notes": 10,
     "round": 5,
@@ -143,6 +145,8 @@ def export_ledger(
 
 
 THIN = Side(style="thin", color="808080")
+BODY = Font(size=10)
+LINE_POINTS = 13.5  # one line of 10-point text
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
 
@@ -185,9 +189,14 @@ def _write_sheet(
                 cell.number_format = "yyyy-mm-dd"
         for name in ("ref", "status"):
             sheet.cell(row=number, column=index[name]).fill = fill
+        for name in EXPORT_FIELDS:
+            sheet.cell(row=number, column=index[name]).font = BODY
         for name in ("round", "task_id"):
-            sheet.cell(row=number, column=index[name]).font = Font(size=8, color="808080")
-    _merge_runs(sheet, rows, first, index)
+            technical = sheet.cell(row=number, column=index[name])
+            technical.font = Font(size=7, color="808080")
+            technical.alignment = Alignment(vertical="top")
+    runs = _merge_runs(sheet, rows, first, index)
+    _fit_row_heights(sheet, rows, first, runs)
     legend = sheet.max_row + 1
     set_text(sheet.cell(row=legend, column=1), LEGEND)
     sheet.merge_cells(f"A{legend}:{last}{legend}")
@@ -196,7 +205,7 @@ def _write_sheet(
     sheet.row_dimensions[legend].height = 28
     for name, i in index.items():
         sheet.column_dimensions[get_column_letter(i)].width = WIDTHS[name]
-    sheet.freeze_panes = sheet.cell(row=first, column=index["title"])
+    sheet.freeze_panes = f"{get_column_letter(index['title'])}{first}"
     sheet.print_title_rows = f"{header_row}:{header_row}"
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
@@ -205,14 +214,20 @@ def _write_sheet(
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_options.horizontalCentered = True
     sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.page_margins.top = 0.6
+    sheet.page_margins.bottom = 0.8
+    sheet.page_margins.footer = 0.3
     sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
 def _merge_runs(
     sheet: Worksheet, rows: list[dict[str, Any]], first: int, index: dict[str, int]
-) -> None:
-    """Merge consecutive equal aspect cells, and problem cells within one aspect."""
+) -> dict[str, list[tuple[int, int]]]:
+    """Merge consecutive equal aspect cells, and problem cells within one aspect.
+
+    Returns the merged runs per field as (first, last) row positions in `rows`.
+    """
+    runs: dict[str, list[tuple[int, int]]] = {name: [] for name in MERGED}
     for name in MERGED:
         start = 0
         for i in range(1, len(rows) + 1):
@@ -233,4 +248,47 @@ def _merge_runs(
                     end_row=first + i - 1,
                     end_column=column,
                 )
+                runs[name].append((start, i - 1))
             start = i
+    return runs
+
+
+def _text_width(text: str) -> float:
+    """Column units a 10-point text takes (a unit is an 11-point digit; a Chinese character ~1.6)."""
+    return sum(1.6 if unicodedata.east_asian_width(ch) in "WF" else 0.9 for ch in text)
+
+
+def _lines(value: Any, width: int) -> int:
+    if value is None or value == "":
+        return 1
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    room = max(width - 1, 1)
+    return sum(max(1, math.ceil(_text_width(part) / room)) for part in text.split("\n"))
+
+
+def _fit_row_heights(
+    sheet: Worksheet, rows: list[dict[str, Any]], first: int, runs: dict[str, list[tuple[int, int]]]
+) -> None:
+    """Row heights for wrapped text (spreadsheets do not grow rows they did not lay out)."""
+    merged_rows = {
+        name: {r for a, b in spans for r in range(a, b + 1)} for name, spans in runs.items()
+    }
+    lines = []
+    for position, row in enumerate(rows):
+        lines.append(
+            max(
+                _lines(row[name], WIDTHS[name])
+                for name in EXPORT_FIELDS
+                if name not in ("round", "task_id") and position not in merged_rows.get(name, set())
+            )
+        )
+    for name, spans in runs.items():
+        for a, b in spans:
+            needed = _lines(rows[a][name], WIDTHS[name])
+            have = sum(lines[a : b + 1])
+            if needed > have:
+                extra = math.ceil((needed - have) / (b - a + 1))
+                for r in range(a, b + 1):
+                    lines[r] += extra
+    for position, count in enumerate(lines):
+        sheet.row_dimensions[first + position].height = count * LINE_POINTS + 3

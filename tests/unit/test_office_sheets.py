@@ -223,5 +223,5 @@ def test_legacy_xls_and_wps_et_sheets_import(session, settings, tmp_path, suffix
 def test_a_corrupt_xls_is_a_clear_error(session, settings, tmp_path):
     path = tmp_path / "broken.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0not really a workbook")
-    with pytest.raises(ImportFailed, match="无法读取表格文件 broken.xls"):
+    with pytest.raises(ImportFailed, match=r"无法读取表格文件 broken\.xls"):
         load(session, settings, path)
