@@ -120,8 +120,8 @@ def _repoint(bind: sa.Connection, source: int, target: int) -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("task", schema=None) as batch_op:
-        batch_op.drop_column("sheet_values")
-    with op.batch_alter_table("official", schema=None) as batch_op:
-        batch_op.drop_column("email")
-        batch_op.drop_column("mobile")
+    # plain DROP COLUMN (SQLite >= 3.35): batch mode would copy `task` and `official`, which
+    # other tables reference, and foreign keys are enforced
+    op.drop_column("task", "sheet_values")
+    op.drop_column("official", "email")
+    op.drop_column("official", "mobile")
