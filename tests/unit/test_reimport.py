@@ -47,6 +47,17 @@ def load(session, settings, path, **kw):
     return import_file(cli_ctx(session, settings, NOW), path, OPTS, **kw)
 
 
+def extend_in_chat(session, settings, title, new_deadline):
+    """The owner asks for more time in chat and the supervisor approves it."""
+    task_id = tasks_by_title(session)[title].id
+    owner = as_official(session, settings, NOW, "孙丽")
+    request = lifecycle.request_extension(owner, task_id, new_deadline, "需上级审批")
+    lifecycle.decide_extension(
+        as_official(session, settings, NOW, "陈静"), request.id, approve=True
+    )
+    session.commit()
+
+
 def tasks_by_title(session):
     session.expire_all()
     return {t.title: t for t in session.exec(select(Task))}
@@ -149,14 +160,7 @@ def test_a_field_changed_on_both_sides_is_a_conflict_the_ledger_wins(
 ):
     load(session, settings, master(tmp_path / "v1.xlsx"))
     session.commit()
-    task_id = tasks_by_title(session)["召开专题会"].id
-    sun, sup = (
-        as_official(session, settings, NOW, "孙丽"),
-        as_official(session, settings, NOW, "陈静"),
-    )
-    request = lifecycle.request_extension(sun, task_id, date(2026, 12, 31), "需上级审批")
-    lifecycle.decide_extension(sup, request.id, approve=True)
-    session.commit()
+    extend_in_chat(session, settings, "召开专题会", date(2026, 12, 31))
     # meanwhile the office typed another deadline for the same task, and edited another one
     deadlines = ["2026-11-30", "2026-12-15", "2026-11-30", "2026-11-30", "2026-12-20"]
     edited = master(tmp_path / "v2.xlsx", deadlines=deadlines)
@@ -181,14 +185,7 @@ def test_a_field_changed_on_both_sides_is_a_conflict_the_ledger_wins(
 def test_sheet_wins_takes_the_sheets_value_in_a_conflict(session, settings, tmp_path):
     load(session, settings, master(tmp_path / "v1.xlsx"))
     session.commit()
-    task_id = tasks_by_title(session)["召开专题会"].id
-    sun, sup = (
-        as_official(session, settings, NOW, "孙丽"),
-        as_official(session, settings, NOW, "陈静"),
-    )
-    request = lifecycle.request_extension(sun, task_id, date(2026, 12, 31), "需上级审批")
-    lifecycle.decide_extension(sup, request.id, approve=True)
-    session.commit()
+    extend_in_chat(session, settings, "召开专题会", date(2026, 12, 31))
     deadlines = ["2026-11-30", "2026-12-15", "2026-11-30", "2026-11-30", "2026-11-30"]
     summary = load(
         session, settings, master(tmp_path / "v2.xlsx", deadlines=deadlines), sheet_wins=True
