@@ -687,6 +687,14 @@ class _Applier:
     def _apply_round(self, round_: Round, items: list[ParsedTask]) -> None:
         task_list = list(self.session.exec(select(Task).where(Task.round_id == round_.id)))
         matched = self.match(round_, items, task_list)
+        seen = {t.id for t in matched.values() if t is not None}
+        absent = [t for t in task_list if t.id not in seen]
+        if absent:
+            refs = "、".join(t.ref for t in absent[:20]) + ("…" if len(absent) > 20 else "")
+            self.summary.warnings.append(
+                f"轮次“{round_.name}”中有 {len(absent)} 项任务不在表中（序号 {refs}），保持不变；"
+                "台账不会因表中少了一行而删除任务"
+            )
         task_ids = [t.id for t in task_list]
         people: dict[int, dict[Duty, list[str]]] = defaultdict(lambda: defaultdict(list))
         latest_progress: dict[int, str] = {}

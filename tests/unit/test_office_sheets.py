@@ -225,3 +225,17 @@ def test_a_corrupt_xls_is_a_clear_error(session, settings, tmp_path):
     path.write_bytes(b"\xd0\xcf\x11\xe0not really a workbook")
     with pytest.raises(ImportFailed, match=r"无法读取表格文件 broken\.xls"):
         load(session, settings, path)
+
+
+def test_an_ods_sheet_imports(session, settings, tmp_path):
+    """tests/fixtures/ledger.ods: written by openpyxl as xlsx (a title row, 方面 merged over two
+    rows, a date cell, a name padded with a full-width space), then converted with
+    `soffice --headless --convert-to ods ledger.xlsx` (LibreOffice 7.4)."""
+    from pathlib import Path
+
+    fixture = Path(__file__).parent.parent / "fixtures" / "ledger.ods"
+    summary = load(session, settings, fixture)
+    assert len(summary.created) == 2 and "刘倩" in summary.new_officials
+    by_ref = tasks(session)
+    assert by_ref["1"].deadline == date(2026, 12, 31) and by_ref["2"].kind == TaskKind.LONG_TERM
+    assert by_ref["1"].problem_id == by_ref["2"].problem_id

@@ -219,6 +219,9 @@ def test_a_title_changed_beyond_recognition_is_warned_not_silent(
     print_summary(summary)
     out = capsys.readouterr().out
     assert any("序号 2" in w and "差别很大" in w for w in summary.warnings)
+    shorter = load(session, settings, master(tmp_path / "v3.xlsx", TITLES[:3], OWNERS[:3]))
+    assert any("有 2 项任务不在表中（序号 4、5），保持不变" in w for w in shorter.warnings)
+    assert len(tasks_by_title(session)) == 5
     assert "注意：第3行 序号 2：任务名称由“召开专题会”改为“完全不同的一项工作”" in out
 
 
@@ -241,3 +244,42 @@ def test_the_export_id_column_matches_rows_even_when_titles_and_numbers_change(
     session.commit()
     assert [(c.old_ref, c.ref) for c in summary.renumbered] == [("1", "9")]
     assert tasks_by_title(session)["制定并印发学习方案"].id == before
+
+
+def test_a_ledger_imported_before_the_upgrade_is_not_undone_by_its_master(
+    database_url, settings, tmp_path
+):
+    """Migration 0004 rebuilds each task's sheet values from the audit trail."""
+    from sqlmodel import Session
+
+    from ledger.db import make_engine
+    from ledger.migrate import downgrade, upgrade
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        sheet = master(tmp_path / "master.xlsx", progress=[f"已部署{n}" for n in range(1, 6)])
+        with Session(engine, expire_on_commit=False) as session:
+            load(session, settings, sheet)
+            session.commit()
+            extend_in_chat(session, settings, "召开专题会", date(2026, 12, 31))
+            ids = {t.title: t.id for t in tasks_by_title(session).values()}
+            zhao = as_official(session, settings, NOW, "赵磊")
+            lifecycle.record_progress(zhao, ids["清理闲置资产"], "已清理3处闲置用房")
+            session.commit()
+        downgrade(engine, "0003")  # as if the ledger had been kept by the version before
+        upgrade(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            summary = load(session, settings, sheet)
+            session.commit()
+            assert not summary.changed and not summary.conflicts
+            tasks = tasks_by_title(session)
+            assert tasks["召开专题会"].deadline == date(2026, 12, 31)
+            latest = session.exec(
+                select(ProgressReport)
+                .where(ProgressReport.task_id == ids["清理闲置资产"])
+                .order_by(ProgressReport.id.desc())
+            ).first()
+            assert latest.text == "已清理3处闲置用房"
+    finally:
+        engine.dispose()

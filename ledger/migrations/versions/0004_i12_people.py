@@ -14,6 +14,7 @@ Revises: 0003
 Create Date: 2026-12-01 15:40:00
 """
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -52,6 +53,70 @@ def upgrade() -> None:
     with op.batch_alter_table("task", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sheet_values", sa.JSON(), nullable=True))
     merge_duplicate_officials(op.get_bind())
+    seed_sheet_values(op.get_bind())
+
+
+# the task fields an import wrote, as this revision knows them
+SHEET_FIELDS = (
+    "title",
+    "measures",
+    "target",
+    "kind",
+    "role",
+    "lead_unit",
+    "participating_units",
+    "deadline",
+    "status",
+    "notes",
+)
+
+
+def _json(value: object) -> dict[str, object]:
+    if isinstance(value, str):
+        loaded = json.loads(value)
+        return loaded if isinstance(loaded, dict) else {}
+    return value if isinstance(value, dict) else {}
+
+
+def seed_sheet_values(bind: sa.Connection) -> None:
+    """What the sheet said at each task's last import, rebuilt from the audit trail.
+
+    Without it the first re-import after upgrading would treat every chat change (an approved
+    extension, a closed task) as something the sheet did not know about, and undo it.
+    """
+    events = bind.execute(
+        sa.text(
+            "SELECT task_id, action, after FROM audit_event "
+            "WHERE action IN ('import_create', 'import_update') AND task_id IS NOT NULL "
+            "ORDER BY id"
+        )
+    ).all()
+    record: dict[int, dict[str, object]] = defaultdict(dict)
+    for task_id, _action, after in events:
+        for name, value in _json(after).items():
+            if name in SHEET_FIELDS and value is not None and value != "":
+                record[task_id][name] = str(value)
+    imported_progress = bind.execute(
+        sa.text(
+            "SELECT task_id, text FROM progress_report WHERE author_id IS NULL "
+            "AND via = 'cli' ORDER BY created_at, id"
+        )
+    ).all()
+    for task_id, text in imported_progress:
+        if task_id in record:
+            record[task_id]["progress"] = text
+    refs: dict[int, str] = {
+        row.id: row.ref for row in bind.execute(sa.text("SELECT id, ref FROM task"))
+    }
+    for task_id, values in record.items():
+        if task_id not in refs:
+            continue
+        bind.execute(
+            sa.text("UPDATE task SET sheet_values = :values WHERE id = :id").bindparams(
+                sa.bindparam("values", type_=sa.JSON())
+            ),
+            {"values": {**values, "ref": refs[task_id]}, "id": task_id},
+        )
 
 
 def merge_duplicate_officials(bind: sa.Connection) -> None:
