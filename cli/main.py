@@ -395,10 +395,16 @@ def _print_official_change(change: OfficialChange) -> None:
         print(f"  新增人员 {official.name}（{render(f'orole.{official.role}')}）")
     elif change.changes:
         parts = "，".join(
-            f"{FIELD_NAMES[f]} {a or '（空）'} → {b or '（空）'}"
+            f"{FIELD_NAMES[f]} {_field_text(f, a)} → {_field_text(f, b)}"
             for f, (a, b) in change.changes.items()
         )
         print(f"  {official.name}：{parts}")
+
+
+def _field_text(field: str, value: str) -> str:
+    if not value:
+        return "（空）"
+    return render(f"orole.{value}") if field == "role" else value
 
 
 FIELD_NAMES = {"unit": "单位", "title": "职务", "role": "角色", "mobile": "手机号", "email": "邮箱"}

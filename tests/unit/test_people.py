@@ -189,6 +189,10 @@ def test_officials_set_creates_and_updates_a_head_with_unit_and_contacts(db, cap
         == 0
     )
     assert "手机号 （空） → 13800000000" in capsys.readouterr().out
+    assert run("officials", "set", "王建国", "--role", "supervisor") == 0
+    assert "角色 主要负责人 → 督办人" in capsys.readouterr().out
+    assert run("officials", "set", "王建国", "--role", "head") == 0
+    capsys.readouterr()
     assert run("officials") == 0
     out = capsys.readouterr().out
     for text in (
