@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 _TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 
@@ -44,4 +45,17 @@ def install(token: str | None, level: str = "INFO") -> None:
         )
         handler.addFilter(RedactingFilter(token))
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines are full URLs
+    install_excepthook(token)
+
+
+def install_excepthook(token: str | None) -> None:
+    """An uncaught exception's traceback goes to stderr scrubbed like the logs."""
+    import sys
+    import traceback
+
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(redact(text, token))
+
+    sys.excepthook = hook
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

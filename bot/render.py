@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
+from bot.callbacks import encode_action, encode_page
 from ledger.enums import OfficialRole
 from ledger.i18n import render
 from ledger.models import Official
@@ -20,13 +21,6 @@ MANAGER_ROLES = (
 )
 
 
-def callback_data(action: str, target: int, arg: str = "") -> str:
-    """Short, and never trusted: every press is checked against the database again."""
-    data = f"a:{action}:{target}" + (f":{arg}" if arg else "")
-    assert len(data.encode()) <= 64
-    return data
-
-
 def keyboard(buttons: list[list[Button]], lang: str) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
@@ -34,7 +28,8 @@ def keyboard(buttons: list[list[Button]], lang: str) -> InlineKeyboardMarkup | N
         [
             [
                 InlineKeyboardButton(
-                    render(b.label_key, lang), callback_data=callback_data(b.action, b.target)
+                    render(b.label_key, lang),
+                    callback_data=encode_action(b.action, b.target, b.arg),
                 )
                 for b in row
             ]
@@ -80,7 +75,7 @@ def task_line(view: TaskView, lang: str, *, with_owner: bool = False) -> str:
 def page_keyboard(list_name: str, page: int, pages: int, arg: str) -> list[InlineKeyboardButton]:
     row = []
     if page > 1:
-        row.append(InlineKeyboardButton("◀", callback_data=f"p:{list_name}:{page - 1}:{arg}"))
+        row.append(InlineKeyboardButton("◀", callback_data=encode_page(list_name, page - 1, arg)))
     if page < pages:
-        row.append(InlineKeyboardButton("▶", callback_data=f"p:{list_name}:{page + 1}:{arg}"))
+        row.append(InlineKeyboardButton("▶", callback_data=encode_page(list_name, page + 1, arg)))
     return row

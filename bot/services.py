@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -15,6 +15,7 @@ from ledger.context import Actor, WorkContext
 from ledger.db import session_scope
 from ledger.enums import Via
 from ledger.officials import by_telegram_user
+from ledger.throttle import GuessThrottle
 
 
 @dataclass
@@ -22,6 +23,7 @@ class BotServices:
     engine: Engine
     settings: Settings
     clock: Clock
+    invite_guesses: GuessThrottle = field(default_factory=GuessThrottle)
 
     @contextmanager
     def work(self, telegram_user_id: int | None) -> Iterator[WorkContext]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from ledger.officials import (
     list_officials,
     set_official,
 )
+from ledger.private import owner_only
 from ledger.queries import TaskFilter, TaskView, list_tasks
 from ledger.texts import LIGHT_ICON, days_text, deadline_text
 
@@ -257,8 +259,6 @@ def print_summary(summary: ImportSummary) -> None:
         print(
             f"  保留台账现值 {summary.kept} 处：表格自上次导入未改，台账已在机器人中更新（如已批准的延期、已销号）"
         )
-    for warning in summary.warnings:
-        print(f"  注意：{warning}")
     if summary.skipped_rows:
         print(f"  跳过 {len(summary.skipped_rows)} 行表注/说明：")
         for row, text in summary.skipped_rows:
@@ -271,6 +271,11 @@ def print_summary(summary: ImportSummary) -> None:
             + "、".join(summary.new_officials)
         )
         print("  用 `ledgerbot invite 姓名` 生成绑定链接。")
+    if summary.hidden_rows:
+        rows = "、".join(str(r) for r in summary.hidden_rows)
+        print(f"  已跳过隐藏行 (hidden rows skipped, not imported): 第{rows}行")
+    for warning in summary.warnings:
+        print(f"  注意 (warning): {warning}")
 
 
 def cmd_import(app: App, args: argparse.Namespace) -> int:
@@ -294,7 +299,7 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_export(app: App, args: argparse.Namespace) -> int:
-    with session_scope(app.engine) as session:
+    with session_scope(app.engine) as session, owner_only(args.file):
         ctx = app.context(session)
         count = export_ledger(
             session,
@@ -528,6 +533,12 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
     now = args.at or app.clock.now()
     if now.tzinfo is None:
         now = now.replace(tzinfo=app.settings.zone)
+    if now > app.clock.now() and not args.dry_run:
+        raise CliError(
+            f"拒绝按未来的时间 {now.isoformat()} 扫描：那会把之后的定时扫描都当作已完成、"
+            "提前升级督办，并让提醒等到那一天 (refusing to sweep as of a future instant). "
+            "要预览那一天会发什么，加 --dry-run（不写入）；补扫错过的时段请用过去的时间。"
+        )
     policy = SweepPolicy.from_settings(app.settings)
     result, rows = run_sweep(app.engine, policy, now, collect=True, dry_run=args.dry_run)
     with Session(app.engine) as session:
@@ -559,7 +570,8 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
         data = gather(
             session, args.round_name, today=ctx.today, yellow_days=app.settings.policy.yellow_days
         )
-    write_report(data, args.out, public=args.public)
+    with owner_only(args.out):
+        write_report(data, args.out, public=args.public)
     kind = "公开版" if args.public else "内部版（含整改档案清单）"
     print(
         f"已生成{kind}报告 {args.out}：{len(data.aspects)}个方面{data.problem_count}个具体问题，"
@@ -576,7 +588,8 @@ def cmd_archive(app: App, args: argparse.Namespace) -> int:
         data = gather(
             session, args.round_name, today=ctx.today, yellow_days=app.settings.policy.yellow_days
         )
-    summary = write_archive(data, args.out)
+    with owner_only(args.out):
+        summary = write_archive(data, args.out, zone=app.settings.zone)
     print(
         f"已归档 {summary.files} 个佐证文件到 {args.out}（sha256 已校验）"
         + (
@@ -623,10 +636,38 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     if args.webhook or telegram.webhook_url:
         if not telegram.webhook_url:
             raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL (the public URL)")
-        application.run_webhook(**webhook_options(app.settings))
+        with startup_errors(token):
+            application.run_webhook(**webhook_options(app.settings))
     else:
-        application.run_polling()
+        with startup_errors(token):
+            application.run_polling()
     return 0
+
+
+@contextmanager
+def startup_errors(token: str) -> Iterator[None]:
+    """Telegram refusing the bot at start is a sentence on stderr, the token scrubbed out.
+
+    python-telegram-bot names the token in InvalidToken ("The token `…` was rejected") and
+    puts it in every URL; neither message nor traceback may print it.
+    """
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.redact import redact
+
+    try:
+        yield
+    except InvalidToken as exc:
+        raise CliError(
+            "Telegram 拒绝了机器人令牌，或 Bot API 地址不对 (the Bot API rejected the token or "
+            "the address is wrong): 检查 LEDGERBOT_TELEGRAM__TOKEN / __TOKEN_FILE 和 "
+            f"LEDGERBOT_TELEGRAM__API_BASE_URL（{redact(str(exc), token)}）"
+        ) from None
+    except TelegramError as exc:
+        raise CliError(
+            "无法连接 Telegram Bot API (cannot reach the Bot API): "
+            f"{redact(str(exc), token)}；检查网络和 LEDGERBOT_TELEGRAM__API_BASE_URL"
+        ) from None
 
 
 def cmd_demo(app: App, args: argparse.Namespace) -> int:

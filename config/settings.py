@@ -41,6 +41,20 @@ def parse_quiet_hours(value: str) -> tuple[time, time] | None:
         raise ValueError(f"not a time of day: {exc}") from None
 
 
+def check_secret_file(path: Path, setting: str) -> None:
+    """A secret file anyone on the machine can read (or write) is refused, not used."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # reading it reports the problem
+    if mode & 0o006:
+        raise SettingsError(
+            f"{setting}: {path} 的权限为 {oct(mode & 0o777)[2:]}，其他用户可以读取或修改令牌，"
+            f"已拒绝启动 (the token file is accessible to other users); "
+            f"run `chmod 600 {path}` (or 640 with the bot's group)"
+        )
+
+
 class TelegramSettings(BaseModel):
     token: SecretStr | None = None
     token_file: Path | None = None
@@ -76,6 +90,9 @@ class TelegramSettings(BaseModel):
         if self.token is not None and self.token.get_secret_value():
             return self.token.get_secret_value()
         if self.token_file is not None:
+            check_secret_file(
+                self.token_file, f"telegram.token_file ({ENV_PREFIX}TELEGRAM__TOKEN_FILE)"
+            )
             try:
                 text = self.token_file.read_text(encoding="utf-8").strip()
             except OSError as exc:

@@ -96,6 +96,24 @@ NEW_TASK_DEFAULTS: dict[str, Any] = {
 }
 # column widths in the schema (PostgreSQL enforces them; a too-long cell is a row error)
 MAX_REF, MAX_NAME, MAX_ROUND = 50, 100, 200
+# free-text limits (characters): a 200k-character title made /task and /mine send 99 messages
+FIELD_LIMITS = {
+    "title": 300,
+    "aspect": 500,
+    "problem": 500,
+    "target": 5000,
+    "measures": 5000,
+    "progress": 5000,
+    "notes": 2000,
+    "lead_unit": 200,
+    "partner_units": 1000,
+    "kind": 50,
+    "role": 50,
+    "status": 50,
+    "deadline": 100,
+}
+# C0 control characters other than tab and line breaks: PostgreSQL refuses NUL, xlsx all of them
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 DUTY_COLUMNS = (("owner", Duty.OWNER), ("leader", Duty.LEADER), ("supervisor", Duty.SUPERVISOR))
 ROLE_FOR_DUTY = {
     Duty.OWNER: OfficialRole.OWNER,
@@ -217,10 +235,11 @@ class ImportSummary:
     renumbered: list[Change] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     kept: int = 0  # fields the sheet did not change while the ledger did: the ledger's value stays
-    warnings: list[str] = field(default_factory=list)
     skipped_rows: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)  # imported, but someone should look
+    hidden_rows: list[int] = field(default_factory=list)  # hidden in the sheet: skipped
 
     @property
     def changed(self) -> bool:
@@ -263,6 +282,7 @@ class _Parser:
         self.sheet = sheet
         self.options = options
         self.errors: list[RowError] = []
+        self.warnings: list[str] = []
         self.rounds = {r.name: r for r in ctx.session.exec(select(Round))}
         self.import_day_rows: list[int] = []  # 立行立改 counted from today (no feedback date)
 
@@ -287,6 +307,7 @@ class _Parser:
         seen_refs: dict[tuple[str, str], int] = {}
         last_aspect, last_problem = "", ""
         for row, cells in self.sheet.rows:
+            self.check_cells(row, cells)
             round_name = _prose(cells.get("round")) or (self.options.name or "")
             if not round_name:
                 self.fail(
@@ -340,6 +361,14 @@ class _Parser:
                         )
             if not people.get(Duty.OWNER):
                 self.fail(row, "owner", "责任人为空（每项任务至少要有一名责任人）")
+            self_supervised = [
+                n for n in people.get(Duty.OWNER, []) if n in people.get(Duty.SUPERVISOR, [])
+            ]
+            if self_supervised:
+                self.warnings.append(
+                    f"第{row}行：{'、'.join(self_supervised)} 既是{self.header('owner')}又是"
+                    f"{self.header('supervisor')}；本人不能销号自己的任务，请另设督办人"
+                )
             if not ref or parsed_values is None:
                 continue
             values, deadline_word, status_rest = parsed_values
@@ -405,6 +434,23 @@ class _Parser:
             "整改情况的文字请放在“完成情况”或“整改进展”列）",
         )
         return None, "", False
+
+    def check_cells(self, row: int, cells: dict[str, Any]) -> None:
+        """Control characters and over-long text are row errors, never stored."""
+        for name, value in cells.items():
+            if not isinstance(value, str):
+                continue
+            bad = _CONTROL.search(value)
+            if bad is not None:
+                self.fail(
+                    row,
+                    name,
+                    f"含有不可见的控制字符 U+{ord(bad.group()):04X}（第{bad.start() + 1}个字符），"
+                    "请删除后重新导入",
+                )
+            limit = FIELD_LIMITS.get(name)
+            if limit is not None and len(_prose(value)) > limit:
+                self.fail(row, name, f"内容过长（{len(_prose(value))}字，最多{limit}字）")
 
     def task_values(
         self, row: int, cells: dict[str, Any], round_name: str, fallback_title: str
@@ -1102,6 +1148,8 @@ def import_sheet(
             f"加{ctx.settings.policy.immediate_days}天计算；用 `ledgerbot round 轮次名称 "
             "--feedback-date 日期` 设置反馈日期后会重新推算"
         )
+    summary.warnings.extend(parser.warnings)
+    summary.hidden_rows = list(sheet.hidden_rows)
     return summary
 
 

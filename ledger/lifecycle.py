@@ -12,7 +12,8 @@ from typing import Any
 from sqlmodel import func, select
 
 from ledger import audit
-from ledger.access import require_manager, require_owner, require_supervisor
+from ledger.access import is_owner, require_manager, require_owner, require_supervisor
+from ledger.clock import as_utc
 from ledger.context import WorkContext
 from ledger.enums import (
     OPEN_STATUSES,
@@ -21,8 +22,8 @@ from ledger.enums import (
     TaskKind,
     TaskStatus,
 )
-from ledger.errors import InvalidInput, InvalidTransition, NotFound
-from ledger.i18n import render
+from ledger.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from ledger.i18n import register, render
 from ledger.models import Evidence, ExtensionRequest, ProgressReport, Task
 from ledger.notices import task_params
 from ledger.outbox import notify, supervisors_of, task_people
@@ -38,6 +39,55 @@ TASK_FIELDS = (
     "closing_opinion",
     "completion_note",
 )
+
+
+register(
+    "zh",
+    {
+        "why.own_task": "您是任务 #{task_id} 的责任人，不能{action}自己的任务，请由其他督办人处理。",
+        "error.stale": "该按钮已失效：{why}",
+        "stale.resubmitted": "任务 #{task_id} 在此之后被退回或重新提交，请按最新的提交处理。",
+        "stale.task_changed": "任务 #{task_id} 已是“{status}”，不再需要这项操作。",
+        "stale.deadline_changed": "任务 #{task_id} 的截止日期已改为 {deadline}，该延期申请已过时。",
+    },
+)
+register(
+    "en",
+    {
+        "why.own_task": "you own task #{task_id}; nobody may {action} their own task. Ask another supervisor.",
+        "error.stale": "This button is no longer valid (已失效): {why}",
+        "stale.resubmitted": "task #{task_id} was rejected or submitted again since; act on the latest submission.",
+        "stale.task_changed": "task #{task_id} is now “{status}”; this is no longer needed.",
+        "stale.deadline_changed": "task #{task_id}'s deadline is now {deadline}; this request is out of date.",
+    },
+)
+
+
+def stale(ctx: WorkContext, why_key: str, **params: Any) -> InvalidInput:
+    """A decision made on what the task no longer is: "已失效", and nothing changes."""
+    return InvalidInput("error.stale", why=render(why_key, ctx.actor.lang, **params))
+
+
+def submission_stamp(task: Task) -> str:
+    """Which submission a 销号/退回 decision is about (the instant it was submitted)."""
+    if task.submitted_at is None:
+        return ""
+    stamp = as_utc(task.submitted_at)
+    return str(int(stamp.timestamp()) * 1_000_000 + stamp.microsecond)
+
+
+def refuse_own_task(ctx: WorkContext, task: Task, action_key: str) -> None:
+    """Nobody verifies or decides on a task they own, whatever other role they hold."""
+    official = ctx.actor.official
+    if official is not None and is_owner(ctx.session, official, task):
+        raise NotAllowed(
+            why=render(
+                "why.own_task",
+                ctx.actor.lang,
+                task_id=task.id,
+                action=render(action_key, ctx.actor.lang),
+            )
+        )
 
 
 def get_task(ctx: WorkContext, task_id: int) -> Task:
@@ -146,15 +196,22 @@ def mark_submitted(ctx: WorkContext, task_id: int, note: str = "") -> Task:
     audit.record(
         ctx, "submit", task_id=task.id, before=before, after=audit.snapshot(task, TASK_FIELDS)
     )
-    _event(ctx, task, None, "submitted", note=note)
+    _event(ctx, task, None, "submitted", note=note, submission=submission_stamp(task))
     ctx.session.flush()
     return task
 
 
-def verify(ctx: WorkContext, task_id: int, opinion: str = "") -> Task:
-    """销号: a supervisor accepts the completion."""
+def verify(
+    ctx: WorkContext, task_id: int, opinion: str = "", *, submission: str | None = None
+) -> Task:
+    """销号: a supervisor (never an owner of the task) accepts the completion.
+
+    `submission` (from a button) is the `submission_stamp` the decision was offered for.
+    """
     task = get_task(ctx, task_id)
     require_supervisor(ctx, task, "action.verify")
+    refuse_own_task(ctx, task, "action.verify")
+    check_submission(ctx, task, submission)
     if task.status != TaskStatus.SUBMITTED:
         raise _refuse(ctx, task, "action.verify", "why.only_submitted")
     before = audit.snapshot(task, TASK_FIELDS)
@@ -171,10 +228,42 @@ def verify(ctx: WorkContext, task_id: int, opinion: str = "") -> Task:
     return task
 
 
-def reject(ctx: WorkContext, task_id: int, reason: str) -> Task:
+def check_submission(ctx: WorkContext, task: Task, submission: str | None) -> None:
+    """A decision offered for one submission does not apply to a later one (or to none)."""
+    if submission is None:
+        return
+    if task.status != TaskStatus.SUBMITTED:
+        raise stale(
+            ctx,
+            "stale.task_changed",
+            task_id=task.id,
+            status=render(f"status.{task.status}", ctx.actor.lang),
+        )
+    if submission and submission != submission_stamp(task):
+        raise stale(ctx, "stale.resubmitted", task_id=task.id)
+
+
+def check_still_open(ctx: WorkContext, task: Task, action: str) -> None:
+    """An owner's button (done, progress, extend) on a task that has moved on: 已失效."""
+    if action == "details":
+        return
+    moved_on = task.status == TaskStatus.CLOSED or (
+        action in ("done", "extend") and task.status == TaskStatus.SUBMITTED
+    )
+    if action == "extend" and task.kind == TaskKind.LONG_TERM:
+        moved_on = True
+    if moved_on:
+        status = "kind.long_term" if task.kind == TaskKind.LONG_TERM else f"status.{task.status}"
+        raise stale(
+            ctx, "stale.task_changed", task_id=task.id, status=render(status, ctx.actor.lang)
+        )
+
+
+def reject(ctx: WorkContext, task_id: int, reason: str, *, submission: str | None = None) -> Task:
     """退回: back to 推进中 with the reason the owner must address."""
     task = get_task(ctx, task_id)
     require_supervisor(ctx, task, "action.reject")
+    check_submission(ctx, task, submission)
     if task.status != TaskStatus.SUBMITTED:
         raise _refuse(ctx, task, "action.reject", "why.only_submitted")
     reason = reason.strip()
@@ -320,11 +409,29 @@ def decide_extension(
         raise NotFound(what=render("word.extension", ctx.actor.lang), ref=f"#{request_id}")
     task = get_task(ctx, request.task_id)
     require_supervisor(ctx, task, "action.decide_extension")
+    refuse_own_task(ctx, task, "action.decide_extension")
     if request.status != ExtensionStatus.PENDING:
         raise InvalidInput(
             "error.extension_decided",
             request_id=request_id,
             status=render(f"ext.{request.status}", ctx.actor.lang),
+        )
+    if task.status == TaskStatus.CLOSED or task.kind == TaskKind.LONG_TERM:
+        raise stale(
+            ctx,
+            "stale.task_changed",
+            task_id=task.id,
+            status=render(
+                "kind.long_term" if task.status != TaskStatus.CLOSED else "status.closed",
+                ctx.actor.lang,
+            ),
+        )
+    if task.deadline != request.old_deadline:
+        raise stale(
+            ctx,
+            "stale.deadline_changed",
+            task_id=task.id,
+            deadline=task.deadline.isoformat() if task.deadline else "—",
         )
     before = audit.snapshot(task, TASK_FIELDS)
     request.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
@@ -371,6 +478,14 @@ def check_evidence_size(ctx: WorkContext, size: int) -> None:
         )
 
 
+def check_evidence(ctx: WorkContext, task: Task, size: int) -> None:
+    """Whether this person may add a file of `size` to `task` now: asked before downloading."""
+    require_owner(ctx, task)
+    if task.status == TaskStatus.CLOSED:
+        raise InvalidInput("error.closed_task", task_id=task.id)
+    check_evidence_size(ctx, size)
+
+
 def add_evidence(
     ctx: WorkContext,
     task_id: int,
@@ -384,10 +499,7 @@ def add_evidence(
     local_path: str = "",
 ) -> Evidence:
     task = get_task(ctx, task_id)
-    require_owner(ctx, task)
-    if task.status == TaskStatus.CLOSED:
-        raise InvalidInput("error.closed_task", task_id=task.id)
-    check_evidence_size(ctx, size)
+    check_evidence(ctx, task, size)
     evidence = Evidence(
         task_id=task_id,
         uploaded_by_id=ctx.actor.official_id,

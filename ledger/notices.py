@@ -163,8 +163,8 @@ def _names(value: Any) -> str:
     return str(value or "—")
 
 
-def bind_buttons(template: list[list[Button]], target: int) -> list[list[Button]]:
-    return [[Button(b.label_key, b.action, target, b.arg) for b in row] for row in template]
+def bind_buttons(template: list[list[Button]], target: int, arg: str = "") -> list[list[Button]]:
+    return [[Button(b.label_key, b.action, target, arg or b.arg) for b in row] for row in template]
 
 
 def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -> Notice:
@@ -200,7 +200,9 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
     if kind == "weekly_digest" and params.get("calendar_year"):
         text += "\n" + render("notice.digest_calendar", lang, year=params["calendar_year"])
     target = int(params.get("request_id") or params.get("task_id") or 0)
-    buttons = bind_buttons(BUTTONS_FOR_KIND.get(kind, []), target) if target else []
+    # a 销号/退回 button is for the submission it announced, not a later one
+    arg = str(params.get("submission") or "") if kind == "submitted" else ""
+    buttons = bind_buttons(BUTTONS_FOR_KIND.get(kind, []), target, arg) if target else []
     return Notice(text=text, buttons=buttons)
 
 
@@ -219,9 +221,9 @@ def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
     ]
     buttons = [
         [
-            Button("btn.done", "done", int(p["task_id"]), str(p["task_id"])),
-            Button("btn.progress", "progress", int(p["task_id"]), str(p["task_id"])),
-            Button("btn.details", "details", int(p["task_id"]), str(p["task_id"])),
+            Button("btn.done", "done", int(p["task_id"])),
+            Button("btn.progress", "progress", int(p["task_id"])),
+            Button("btn.details", "details", int(p["task_id"])),
         ]
         for p in items
     ]

@@ -99,9 +99,10 @@ class BindResult:
 
 
 def redeem_invite(
-    ctx: WorkContext, code: str, *, telegram_user_id: int, chat_id: int
+    ctx: WorkContext, code: str, *, telegram_user_id: int, chat_id: int, audit_refusal: bool = True
 ) -> BindResult:
-    """Bind the account; refusals are audited too, so they are returned rather than raised."""
+    """Bind the account; refusals are audited too (unless a burst of guesses already was),
+    so they are returned rather than raised."""
     invite = ctx.session.exec(
         select(InviteCode).where(InviteCode.code_hash == hash_code(code.strip()))
     ).first()
@@ -115,6 +116,8 @@ def redeem_invite(
         error = LedgerError("error.invite_expired")
     elif holder is not None and holder.id != invite.official_id:
         error = LedgerError("error.account_bound_other", name=holder.name)
+    if (error is not None or invite is None) and not audit_refusal:
+        return BindResult(official=None, error=error)
     if error is not None or invite is None:
         audit.record(
             ctx,

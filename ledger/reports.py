@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import unicodedata
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
@@ -23,6 +25,8 @@ from docx.shared import Mm, Pt
 from openpyxl import Workbook
 from sqlmodel import Session, col, select
 
+from ledger.cells import append_row
+from ledger.clock import as_utc
 from ledger.enums import TaskKind, TaskStatus
 from ledger.errors import InvalidInput
 from ledger.models import Evidence, Official, Round
@@ -59,6 +63,7 @@ class EvidenceRow:
     size: int
     local_path: str
     telegram_file_id: str
+    uploaded_instant: datetime | None = None  # aware; shown in the configured zone
 
 
 @dataclass
@@ -131,6 +136,7 @@ def gather(session: Session, round_name: str, *, today: date, yellow_days: int) 
             size=e.size,
             local_path=e.local_path,
             telegram_file_id=e.telegram_file_id,
+            uploaded_instant=as_utc(e.created_at),
         )
         for e in session.exec(
             select(Evidence)
@@ -328,15 +334,41 @@ class _Writer:
 ARCHIVE_HEADERS = ["任务", "文件", "SHA-256", "上传人", "上传时间", "本地副本"]
 
 
-def _archive_row(row: EvidenceRow) -> list[str]:
+def _archive_row(row: EvidenceRow, zone: ZoneInfo | None = None) -> list[str]:
+    """One line of 整改档案清单; with `zone`, the upload time as the office's clock showed it."""
+    when = row.uploaded_at
+    if zone is not None and row.uploaded_instant is not None:
+        when = row.uploaded_instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     return [
         f"#{row.task_id} {row.task_title}",
         row.file_name,
         row.sha256 or "—",
         row.uploaded_by,
-        row.uploaded_at,
+        when,
         "有" if row.local_path else "无（仅 Telegram 存档）",
     ]
+
+
+MAX_ENTRY_NAME = 100
+
+
+def archive_entry_name(task_id: int, file_name: str) -> str:
+    """`task-ID/NAME` with NAME safe inside any unzip: no folders, no `..`, never empty.
+
+    The name comes from whoever uploaded the file (Telegram passes it through untouched).
+    """
+    name = unicodedata.normalize("NFC", file_name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable() and c not in '<>:"|?*')
+    name = name.strip(" .")  # no "..", no hidden or trailing-dot names (Windows drops them)
+    if not name:
+        name = "file"
+    stem, dot, ext = name.rpartition(".")
+    if len(name) > MAX_ENTRY_NAME:
+        if dot and 0 < len(ext) <= 10:
+            name = stem[: MAX_ENTRY_NAME - len(ext) - 1].rstrip(" .") + "." + ext
+        else:
+            name = name[:MAX_ENTRY_NAME].rstrip(" .")
+    return f"task-{task_id}/{name or 'file'}"
 
 
 def _chinese_date(day: date) -> str:
@@ -354,19 +386,19 @@ class ArchiveSummary:
     missing_copies: int
 
 
-def write_archive(data: ReportData, path: Path) -> ArchiveSummary:
+def write_archive(data: ReportData, path: Path, *, zone: ZoneInfo) -> ArchiveSummary:
     """Every stored evidence file, a folder per task, hashes checked, with the list as xlsx.
 
     A file whose bytes no longer match its recorded sha256 stops the archive: nothing is written.
+    Entry names are sanitised (`archive_entry_name`); the list's cells are text, never formulas,
+    and its times are in `zone`.
     """
     problems = []
     contents: dict[str, bytes] = {}
-    folders: dict[int, str] = {}
     used: dict[str, int] = defaultdict(int)
     for row in data.evidence:
         if not row.local_path:
             continue
-        folder = folders.setdefault(row.task_id, f"task-{row.task_id}")
         try:
             blob = Path(row.local_path).read_bytes()
         except OSError as exc:
@@ -375,10 +407,11 @@ def write_archive(data: ReportData, path: Path) -> ArchiveSummary:
         if row.sha256 and hashlib.sha256(blob).hexdigest() != row.sha256:
             problems.append(f"#{row.task_id} {row.file_name}: 文件内容与登记的 sha256 不一致")
             continue
-        name = f"{folder}/{row.file_name}"
+        name = archive_entry_name(row.task_id, row.file_name)
         used[name] += 1
         if used[name] > 1:
-            stem, dot, ext = row.file_name.rpartition(".")
+            folder, _, base = name.partition("/")
+            stem, dot, ext = base.rpartition(".")
             name = f"{folder}/{stem or ext}-{used[name]}{dot}{ext if stem else ''}"
         contents[name] = blob
     if problems:
@@ -389,9 +422,9 @@ def write_archive(data: ReportData, path: Path) -> ArchiveSummary:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "整改档案清单"
-    sheet.append(ARCHIVE_HEADERS)
+    append_row(sheet, ARCHIVE_HEADERS)
     for row in data.evidence:
-        sheet.append(_archive_row(row))
+        append_row(sheet, _archive_row(row, zone))
     listing = io.BytesIO()
     workbook.save(listing)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:

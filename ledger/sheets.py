@@ -116,6 +116,7 @@ class Sheet:
     rows: list[tuple[int, dict[str, Any]]]
     ignored: list[str] = field(default_factory=list)  # header cells no field answers to
     skipped: list[tuple[int, str]] = field(default_factory=list)  # footnote rows: (row, text)
+    hidden_rows: list[int] = field(default_factory=list)  # hidden in the sheet: not imported
 
 
 def _footnote(cells: list[Any]) -> str | None:
@@ -138,6 +139,37 @@ def _match_header(cells: Iterable[Any], table: Table = LEDGER) -> dict[int, str]
     return found
 
 
+# a second column of these would be silently ignored, and the sheet read wrongly
+SINGLE_COLUMNS = ("ref", "owner", "supervisor", "leader", "deadline", "round")
+
+
+def refuse_second_columns(cells: list[Any], row: int, table: Table = LEDGER) -> None:
+    """Two 责任人 (or 序号, 督办人, …) columns: which one is meant? An error, not a guess."""
+    seen: dict[str, str] = {}
+    errors: list[RowError] = []
+    aliases = table.aliases
+    for cell in cells:
+        if cell is None:
+            continue
+        name = aliases.get(_header_key(str(cell)))
+        if name not in SINGLE_COLUMNS:
+            continue
+        assert name is not None
+        if name in seen:
+            errors.append(
+                RowError(
+                    row,
+                    str(cell).strip(),
+                    f"表头有两列“{table.columns[name][0]}”（“{seen[name]}”和“{str(cell).strip()}”），"
+                    "无法确定以哪一列为准；请删除或改名其中一列",
+                )
+            )
+        else:
+            seen[name] = str(cell).strip()
+    if errors:
+        raise ImportFailed(errors)
+
+
 def _locate(grid: list[list[Any]], source: str, table: Table = LEDGER) -> Sheet:
     best: tuple[int, dict[int, str]] | None = None
     for row_index, cells in enumerate(grid[:30]):
@@ -156,6 +188,7 @@ def _locate(grid: list[list[Any]], source: str, table: Table = LEDGER) -> Sheet:
             ]
         )
     header_row, columns = best
+    refuse_second_columns(grid[header_row], header_row + 1, table)
     headers = {field: str(grid[header_row][i]).strip() for i, field in columns.items()}
     ignored = [
         str(cell).strip()
@@ -187,7 +220,123 @@ def _locate(grid: list[list[Any]], source: str, table: Table = LEDGER) -> Sheet:
     return Sheet(headers=headers, rows=rows, ignored=ignored, skipped=skipped)
 
 
+# what a ledger sheet can sensibly be; anything larger is refused before it is read
+MAX_ROWS = 200_000
+MAX_COLUMNS = 500
+MAX_CELLS = 10_000_000  # rows × columns the reader would hold (a 100k-row ledger: ~2.5M)
+MAX_UNCOMPRESSED = 256 * 1024 * 1024  # bytes of XML and parts inside an xlsx
+MAX_CSV_BYTES = 256 * 1024 * 1024
+MAX_CSV_CELL = 128 * 1024  # characters
+_REF = re.compile(rb"<(?:\w+:)?(dimension|mergeCell)\b[^>]*?\bref=\"([A-Za-z0-9:$]+)\"")
+_CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
+
+
+def _file_error(path: Path, message: str) -> ImportFailed:
+    return ImportFailed([RowError(0, "文件", f"{path.name}: {message}")])
+
+
+def _extent(ref: str) -> tuple[int, int] | None:
+    """'A1:XFD1048576' -> (1048576 rows, 16384 columns) at most; None if unreadable."""
+    from openpyxl.utils.cell import column_index_from_string
+
+    rows, cols = 0, 0
+    for part in ref.split(":"):
+        match = _CELL.match(part)
+        if match is None:
+            return None
+        try:
+            cols = max(cols, column_index_from_string(match.group(1).upper()))
+        except ValueError:
+            return None
+        rows = max(rows, int(match.group(2)))
+    return rows, cols
+
+
+def _too_large(what: str, ref: str, rows: int, cols: int) -> str | None:
+    if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
+        return (
+            f"{what} {ref} 过大（{rows} 行 × {cols} 列；最多 {MAX_ROWS} 行、{MAX_COLUMNS} 列、"
+            f"共 {MAX_CELLS} 个单元格），未读取。请删除多余的空行空列或取消大范围合并后另存"
+        )
+    return None
+
+
+def check_xlsx_package(path: Path) -> None:
+    """Before openpyxl reads anything: the uncompressed size, declared ranges, merged ranges.
+
+    A 5 KB file can claim A1:XFD1048576 or merge a range that large, and a 1.5 MB zip can
+    inflate to gigabytes; each is refused with a sentence instead of exhausting memory.
+    Sizes come from the zip directory, which also bounds what the reader will inflate.
+    """
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except Exception as exc:  # not a zip, a damaged directory, an unknown compression
+        raise _file_error(path, f"不是有效的 xlsx 文件（{exc}）") from None
+    with archive:
+        members = archive.infolist()
+        total = sum(m.file_size for m in members)
+        if total > MAX_UNCOMPRESSED:
+            raise _file_error(
+                path,
+                f"解压后共 {total // (1024 * 1024)} MB，超过 {MAX_UNCOMPRESSED // (1024 * 1024)} MB"
+                "上限（可能是压缩炸弹或含大量无用内容），未读取",
+            )
+        for member in members:
+            if not member.filename.startswith("xl/worksheets/") or not member.filename.endswith(
+                ".xml"
+            ):
+                continue
+            try:
+                declared = list(_declared_ranges(archive, member))
+            except Exception as exc:  # a damaged member: bad CRC, truncated deflate, …
+                raise _file_error(path, f"无法读取 xlsx 文件，文件已损坏（{exc}）") from None
+            for kind, ref in declared:
+                extent = _extent(ref)
+                what = "表格声明的范围" if kind == "dimension" else "合并单元格"
+                if extent is None:
+                    raise _file_error(path, f"{what}“{ref[:40]}”无法识别，未读取")
+                problem = _too_large(what, ref, *extent)
+                if problem:
+                    raise _file_error(path, problem)
+
+
+def _declared_ranges(archive: Any, member: Any) -> Iterable[tuple[str, str]]:
+    """(kind, ref) of each <dimension> and <mergeCell> in a worksheet, read as a stream."""
+    tail = b""
+    with archive.open(member) as stream:
+        while True:
+            chunk = stream.read(1 << 20)
+            if not chunk:
+                break
+            data = tail + chunk
+            last = 0
+            for match in _REF.finditer(data):
+                last = match.end()
+                yield match.group(1).decode(), match.group(2).decode()
+            tail = data[max(last, len(data) - 256) :]
+
+
+def check_extent(path: Path, sheet: Any) -> None:
+    """The cells a sheet really holds (a stray cell at XFD1048576 needs no <dimension>)."""
+    problem = _too_large("表格的范围", sheet.title, sheet.max_row, sheet.max_column)
+    if problem:
+        raise _file_error(path, problem)
+
+
+def visible_sheets(workbook: Any) -> list[Any]:
+    """Hidden sheets are never read: what the office sees is what is imported."""
+    return [ws for ws in workbook.worksheets if ws.sheet_state == "visible"]
+
+
+def hidden_rows(sheet: Any) -> list[int]:
+    """Row numbers hidden in the sheet (listed as skipped, never imported)."""
+    return sorted(r for r, dim in sheet.row_dimensions.items() if dim.hidden and r <= sheet.max_row)
+
+
 def read_xlsx(path: Path, table: Table = LEDGER) -> Sheet:
+    check_xlsx_package(path)
     try:
         workbook = load_workbook(path, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError, TypeError) as exc:
@@ -198,24 +347,48 @@ def read_xlsx(path: Path, table: Table = LEDGER) -> Sheet:
         raise ImportFailed(
             [RowError(0, "文件", f"无法读取 xlsx 文件 {path.name}：{exc}")]
         ) from None
-    sheet = workbook.worksheets[0]
-    for candidate in workbook.worksheets:
+    visible = visible_sheets(workbook)
+    if not visible:
+        raise _file_error(path, "没有可见的工作表（隐藏的工作表不会导入）")
+    sheet = visible[0]
+    for candidate in visible:
+        check_extent(path, candidate)
         rows = list(candidate.iter_rows(min_row=1, max_row=30, values_only=True))
         if any(len(_match_header(r, table)) >= table.min_headers for r in rows):
             sheet = candidate
             break
     grid = [list(row) for row in sheet.iter_rows(values_only=True)]
+    hidden = hidden_rows(sheet)
     for merged in sheet.merged_cells.ranges:
+        if merged.min_row > len(grid) or merged.min_col > len(grid[merged.min_row - 1]):
+            continue  # merged blank cells outside the data: nothing to spread
         top_left = grid[merged.min_row - 1][merged.min_col - 1]
-        for r in range(merged.min_row - 1, merged.max_row):
-            for c in range(merged.min_col - 1, merged.max_col):
-                if r < len(grid) and c < len(grid[r]):
-                    grid[r][c] = top_left
+        for r in range(merged.min_row - 1, min(merged.max_row, len(grid))):
+            for c in range(merged.min_col - 1, min(merged.max_col, len(grid[r]))):
+                grid[r][c] = top_left
     workbook.close()
-    return _locate(grid, path.name, table)
+    return _skip_hidden(grid, hidden, path.name, table)
+
+
+def _skip_hidden(
+    grid: list[list[Any]], hidden: list[int], source: str, table: Table = LEDGER
+) -> Sheet:
+    """Hidden rows are blanked before the header is looked for, and listed as skipped."""
+    shown = [r for r in hidden if r - 1 < len(grid) and any(v is not None for v in grid[r - 1])]
+    for r in shown:
+        grid[r - 1] = []
+    sheet = _locate(grid, source, table)
+    sheet.hidden_rows = shown
+    return sheet
 
 
 def read_csv(path: Path, table: Table = LEDGER) -> Sheet:
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise _file_error(
+            path,
+            f"文件有 {size // (1024 * 1024)} MB，超过 {MAX_CSV_BYTES // (1024 * 1024)} MB 上限，未读取",
+        )
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
         try:
@@ -226,8 +399,7 @@ def read_csv(path: Path, table: Table = LEDGER) -> Sheet:
     else:
         raise ImportFailed([RowError(0, "文件", f"{path.name}: 既不是 UTF-8 也不是 GBK 编码")])
     grid: list[list[Any]] = [
-        [csv_untext(cell) if cell.strip() else None for cell in row]
-        for row in csv.reader(io.StringIO(text))
+        [csv_untext(cell) if cell.strip() else None for cell in row] for row in csv_rows(text, path)
     ]
     return _locate(grid, path.name, table)
 
@@ -242,7 +414,8 @@ def read_calamine(path: Path, table: Table = LEDGER) -> Sheet:
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         grids = []
-        for name in workbook.sheet_names:
+        shown = [m.name for m in workbook.sheets_metadata if str(m.visible).endswith("Visible")]
+        for name in shown:  # hidden sheets are never read, as for xlsx
             sheet = workbook.get_sheet_by_name(name)
             grid: list[list[Any]] = [
                 [None if cell == "" else cell for cell in row] for row in sheet.to_python()
@@ -265,6 +438,41 @@ def read_calamine(path: Path, table: Table = LEDGER) -> Sheet:
         grids[0] if grids else [],
     )
     return _locate(chosen, path.name, table)
+
+
+def csv_rows(text: str, path: Path) -> list[list[str]]:
+    """CSV rows; old-Mac line endings read as lines; an oversized cell is a row error."""
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")  # classic Mac OS: CR alone ends every line
+    reader = csv.reader(io.StringIO(text))
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            for column, cell in enumerate(row, start=1):
+                if len(cell) > MAX_CSV_CELL:
+                    raise _cell_too_large(reader.line_num, column, len(cell))
+            rows.append(row)
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise _cell_too_large(reader.line_num, None, None) from None
+        raise ImportFailed(
+            [RowError(reader.line_num, "文件", f"{path.name}: 无法解析的 CSV（{exc}）")]
+        ) from None
+    return rows
+
+
+def _cell_too_large(line: int, column: int | None, size: int | None) -> ImportFailed:
+    where = f"第{column}列" if column else "单元格"
+    length = f"（{size} 字）" if size else ""
+    return ImportFailed(
+        [
+            RowError(
+                line,
+                where,
+                f"单元格过长{length}，超过 {MAX_CSV_CELL // 1024} KiB 上限，未导入",
+            )
+        ]
+    )
 
 
 def read_sheet(path: Path, table: Table = LEDGER) -> Sheet:

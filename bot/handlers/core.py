@@ -15,6 +15,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.callbacks import PagePress, decode, encode_action
+from bot.invites import paused_reply
 from bot.render import (
     MANAGER_ROLES,
     keyboard,
@@ -109,7 +111,7 @@ class Handlers:
     @staticmethod
     def task_id(arg: str, lang: str) -> int:
         cleaned = arg.lstrip("#")
-        if not cleaned.isdigit() or len(cleaned) > 9:
+        if not (cleaned.isascii() and cleaned.isdigit()) or len(cleaned) > 9:  # not '²'/'١'
             raise InvalidInput("error.input", detail=render("bot.bad_id", lang))
         return int(cleaned)
 
@@ -135,11 +137,24 @@ class Handlers:
         args = context.args or []
         if args and chat.type == ChatType.PRIVATE:
             with self.svc.work(user.id) as ctx:
-                result = redeem_invite(ctx, args[0][:64], telegram_user_id=user.id, chat_id=chat.id)
+                guesses = self.svc.invite_guesses
+                paused = paused_reply(guesses, ctx, user.id, chat.id)
+                if paused is not None:
+                    await self.answer(update, paused)
+                    return
+                result = redeem_invite(
+                    ctx,
+                    args[0][:64],
+                    telegram_user_id=user.id,
+                    chat_id=chat.id,
+                    audit_refusal=guesses.starts_burst(user.id, chat.id, ctx.now),
+                )
                 if result.error is not None or result.official is None:
+                    guesses.failed(user.id, chat.id, ctx.now)
                     error = result.error or LedgerError("error.invite_unknown")
                     await self.answer(update, error.text("zh"))
                     return
+                guesses.succeeded(user.id, chat.id)
                 official = result.official
                 queued = (
                     render("bot.bound_queued", official.language, count=result.queued)
@@ -306,7 +321,7 @@ class Handlers:
                 args = context.args or []
                 arg = ""
                 if name == "due" and args:
-                    if not args[0].isdigit() or int(args[0]) > 366:
+                    if not (args[0].isascii() and args[0].isdigit()) or int(args[0]) > 366:
                         raise self.usage(ctx.actor.lang, "/due [天数]")
                     arg = args[0]
                 if name == "owner":
@@ -337,8 +352,16 @@ class Handlers:
         )
         rows = [
             [
-                InlineKeyboardButton(f"✔ #{v.id}", callback_data=f"a:approve:{v.id}"),
-                InlineKeyboardButton(f"✖ #{v.id}", callback_data=f"a:reject:{v.id}"),
+                InlineKeyboardButton(
+                    f"✔ #{v.id}",
+                    callback_data=encode_action(
+                        "approve", v.id, lifecycle.submission_stamp(v.task)
+                    ),
+                ),
+                InlineKeyboardButton(
+                    f"✖ #{v.id}",
+                    callback_data=encode_action("reject", v.id, lifecycle.submission_stamp(v.task)),
+                ),
             ]
             for v in views
         ]
@@ -691,7 +714,9 @@ class Handlers:
                 await self.extend_with(update, ctx, task_id, text.split())
                 return
             if intent == "reject":
-                task = lifecycle.reject(ctx, task_id, text)
+                # the 退回 button was for one submission: a reason typed later applies to it only
+                submission = row.params.get("submission")
+                task = lifecycle.reject(ctx, task_id, text, submission=submission)
                 await self.answer(update, render("bot.rejected", lang, label=task_label(task)))
                 return
             is_done, rest = split_done(text)
@@ -709,10 +734,11 @@ class Handlers:
         rows = [
             [
                 InlineKeyboardButton(
-                    render("btn.done", lang) + f" #{t}", callback_data=f"a:done:{t}"
+                    render("btn.done", lang) + f" #{t}", callback_data=encode_action("done", t)
                 ),
                 InlineKeyboardButton(
-                    render("btn.progress", lang) + f" #{t}", callback_data=f"a:progress:{t}"
+                    render("btn.progress", lang) + f" #{t}",
+                    callback_data=encode_action("progress", t),
                 ),
             ]
             for t in task_ids[:20]
@@ -748,31 +774,36 @@ class Handlers:
                 photo = message.photo[-1]
                 file_id, unique = photo.file_id, photo.file_unique_id
                 name, size, mime = f"photo-{unique}.jpg", photo.file_size or 0, "image/jpeg"
-            lifecycle.check_evidence_size(ctx, size)
+            lifecycle.check_evidence(ctx, task, size)
             telegram_file = await context.bot.get_file(file_id)
             buffer = io.BytesIO()
             await telegram_file.download_to_memory(buffer)
             data = buffer.getvalue()
             sha = hashlib.sha256(data).hexdigest()
-            local = str(self.store(ctx, task.id or 0, sha, name, data))
-            lifecycle.add_evidence(
-                ctx,
-                task.id or 0,
-                file_name=name,
-                size=len(data),
-                mime_type=mime,
-                sha256=sha,
-                telegram_file_id=file_id,
-                telegram_file_unique_id=unique,
-                local_path=local,
-            )
-            caption = (message.caption or "").strip()
-            if caption:
-                is_done, rest = split_done(caption)
-                if is_done:
-                    lifecycle.mark_submitted(ctx, task.id or 0, rest)
-                else:
-                    lifecycle.record_progress(ctx, task.id or 0, caption)
+            local, created = self.store(ctx, task.id or 0, sha, name, data)
+            try:
+                lifecycle.add_evidence(
+                    ctx,
+                    task.id or 0,
+                    file_name=name,
+                    size=len(data),
+                    mime_type=mime,
+                    sha256=sha,
+                    telegram_file_id=file_id,
+                    telegram_file_unique_id=unique,
+                    local_path=str(local),
+                )
+                caption = (message.caption or "").strip()
+                if caption:
+                    is_done, rest = split_done(caption)
+                    if is_done:
+                        lifecycle.mark_submitted(ctx, task.id or 0, rest)
+                    else:
+                        lifecycle.record_progress(ctx, task.id or 0, caption)
+            except LedgerError:
+                if created:  # refused evidence leaves no copy in evidence/ (nor in backups)
+                    local.unlink(missing_ok=True)
+                raise
             await self.answer(
                 update,
                 render(
@@ -786,17 +817,20 @@ class Handlers:
 
         await self.guarded(update, work)
 
-    def store(self, ctx: WorkContext, task_id: int, sha: str, name: str, data: bytes) -> Path:
-        """Evidence kept owner-only, one folder per task, named by its hash."""
+    def store(
+        self, ctx: WorkContext, task_id: int, sha: str, name: str, data: bytes
+    ) -> tuple[Path, bool]:
+        """Evidence kept owner-only, one folder per task, named by its hash; (path, created)."""
         folder = ctx.settings.evidence_dir / f"task-{task_id}"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         ctx.settings.evidence_dir.chmod(0o700)
         safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
         path = folder / f"{sha[:16]}-{safe}"
-        if not path.exists():
-            path.write_bytes(data)
-            path.chmod(0o600)
-        return path
+        if path.exists():
+            return path, False
+        path.write_bytes(data)
+        path.chmod(0o600)
+        return path, True
 
     # --- buttons -------------------------------------------------------------------------
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -809,30 +843,31 @@ class Handlers:
 
         async def work(ctx: WorkContext) -> None:
             lang = ctx.actor.lang
-            parts = data.split(":")
-            if parts[0] == "p" and len(parts) == 4 and parts[2].isdigit():
-                flt, title, order, with_owner = self.list_spec(ctx, parts[1], parts[3])
+            press = decode(data)
+            if isinstance(press, PagePress):
+                flt, title, order, with_owner = self.list_spec(ctx, press.list_name, press.arg)
                 await self.send_list(
                     update,
                     ctx,
-                    parts[1],
+                    press.list_name,
                     flt,
                     title,
-                    int(parts[2]),
-                    parts[3],
+                    press.page,
+                    press.arg,
                     edit=True,
                     order=order,
                     with_owner=with_owner,
                 )
                 return
-            if parts[0] != "a" or len(parts) != 3 or not parts[2].isdigit() or len(parts[2]) > 9:
+            if press is None:
                 raise InvalidInput("error.input", detail=render("bot.button_stale", lang))
-            action, target = parts[1], int(parts[2])
-            await self.act(update, ctx, action, target)
+            await self.act(update, ctx, press.action, press.target, press.arg)
 
         await self.guarded(update, work)
 
-    async def act(self, update: Update, ctx: WorkContext, action: str, target: int) -> None:
+    async def act(
+        self, update: Update, ctx: WorkContext, action: str, target: int, arg: str = ""
+    ) -> None:
         lang = ctx.actor.lang
         chat = update.effective_chat
         assert chat is not None
@@ -846,8 +881,10 @@ class Handlers:
             task = lifecycle.get_task(ctx, target)
             if action == "reject":
                 require_supervisor(ctx, task, "action.reject")
+                lifecycle.check_submission(ctx, task, arg)
             else:
                 require_owner(ctx, task)
+                lifecycle.check_still_open(ctx, task, action)
             if action == "done" and lifecycle.evidence_count(ctx, target) > 0:
                 lifecycle.mark_submitted(ctx, target, "")
                 await self.answer(update, render("bot.submitted", lang, label=task_label(task)))
@@ -868,10 +905,10 @@ class Handlers:
                     now=ctx.now,
                     recipient_id=ctx.actor.official_id,
                     task_id=target,
-                    params={"action": action},
+                    params={"action": action, "submission": arg},
                 )
         elif action == "approve":
-            task = lifecycle.verify(ctx, target, "")
+            task = lifecycle.verify(ctx, target, "", submission=arg)
             await self.answer(update, render("bot.approved", lang, label=task_label(task)))
         elif action in ("ext_yes", "ext_no"):
             request = lifecycle.decide_extension(ctx, target, approve=action == "ext_yes")

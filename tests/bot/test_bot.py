@@ -545,7 +545,7 @@ async def test_oversized_text_and_replayed_buttons(app, session, ledger, request
     await feed(app, callback_update(CHEN, f"a:approve:{tid}"))
     assert "已销号" in last_text(request_layer)
     await feed(app, callback_update(CHEN, f"a:approve:{tid}"))  # the same press, replayed
-    assert "只有“待销号”的任务可以销号" in last_text(request_layer)
+    assert "已失效" in last_text(request_layer)
     from ledger.models import AuditEvent
 
     assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "verify")).all()) == 1

@@ -105,15 +105,15 @@ def test_calendar_import_reads_the_toml_form_too(cli, tmp_path, capsys):
 
 
 def test_sweep_prints_one_line_from_november_while_next_year_is_provisional(cli, tmp_path, capsys):
-    assert cli("sweep", "--at", "2026-10-30T09:00+08:00") == 0
+    assert cli("sweep", "--dry-run", "--at", "2026-10-30T09:00+08:00") == 0
     assert "推定" not in capsys.readouterr().out
-    assert cli("sweep", "--at", "2026-11-02T09:00+08:00") == 0
+    assert cli("sweep", "--dry-run", "--at", "2026-11-02T09:00+08:00") == 0
     out = capsys.readouterr().out
     assert out.count("2027年的工作日历仍为推定") == 1
     source = tmp_path / "2027.json"
     source.write_text(json.dumps(HOLIDAY_CN_2027), encoding="utf-8")
     assert cli("calendar", "import", str(source)) == 0
-    assert cli("sweep", "--at", "2026-11-03T09:00+08:00") == 0
+    assert cli("sweep", "--dry-run", "--at", "2026-11-03T09:00+08:00") == 0
     assert "推定" not in capsys.readouterr().out
 
 

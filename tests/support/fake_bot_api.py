@@ -270,6 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0) or 0)
         body = self.rfile.read(length) if length else b""
+        if not self.path.startswith("/bot"):  # as Telegram answers a wrong API_BASE_URL path
+            self._json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return
         method = self.path.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
         params = _parse(self.headers.get("Content-Type", ""), body)
         fault = self.fake.take_fault(method)

@@ -1,5 +1,6 @@
 """The operator's commands, run through main() as a shell would, on a real SQLite file."""
 
+import os
 from datetime import UTC, date, datetime
 
 import pytest
@@ -92,3 +93,29 @@ def test_sweep_prints_each_notice_with_its_task(db, capsys):
     lines = [line for line in out.splitlines() if line.startswith("→ 赵磊")]
     assert lines == ["→ 赵磊：🟡 #1（序号1）规范执法文书制作"], out
     assert "还剩10天" in out and "#None" not in out
+
+
+def test_sweep_at_a_future_instant_is_refused_unless_dry_run(db, capsys):
+    from sqlmodel import Session, func, select
+
+    from ledger.db import make_engine
+    from ledger.models import Outbox, SweepRun
+
+    sheet = write_xlsx(db / "l.xlsx", [task_row(1, "2027-05-20"), task_row(2, "2026-11-12")])
+    assert run("import", str(sheet), "--round", "R") == 0
+    capsys.readouterr()
+    assert run("sweep", "--at", "2027-06-01T09:00+08:00") == 2
+    err = capsys.readouterr().err
+    assert "拒绝按未来的时间" in err and "--dry-run" in err
+    assert run("sweep", "--at", "2027-06-01T09:00+08:00", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "[试运行，未写入]" in out and "逾期" in out  # what June would bring, printed
+    engine = make_engine(os.environ["LEDGERBOT_DATABASE_URL"])
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Outbox)).one() == 0
+        assert session.exec(select(func.count()).select_from(SweepRun)).one() == 0
+    engine.dispose()
+    assert run("sweep") == 0  # today's sweep is not blocked by the preview
+    out = capsys.readouterr().out
+    assert "→ 赵磊" in out and "还剩10天" in out
+    assert run("sweep", "--at", "2026-10-30T09:00+08:00") == 0  # a missed slot, in the past

@@ -222,7 +222,7 @@ def test_a_title_changed_beyond_recognition_is_warned_not_silent(
     shorter = load(session, settings, master(tmp_path / "v3.xlsx", TITLES[:3], OWNERS[:3]))
     assert any("有 2 项任务不在表中（序号 4、5），保持不变" in w for w in shorter.warnings)
     assert len(tasks_by_title(session)) == 5
-    assert "注意：第3行 序号 2：任务名称由“召开专题会”改为“完全不同的一项工作”" in out
+    assert "注意 (warning): 第3行 序号 2：任务名称由“召开专题会”改为“完全不同的一项工作”" in out
 
 
 def test_the_export_id_column_matches_rows_even_when_titles_and_numbers_change(

@@ -153,7 +153,7 @@ def test_appendix_and_archive_hold_every_evidence_file(session, settings, sample
     lines = texts(write_report(data, tmp_path / "r.docx"))
     for name, blob in (("方案.pdf", b"plan"), ("纪要.docx", b"minutes"), ("申报表.pdf", b"form")):
         assert name in lines and hashlib.sha256(blob).hexdigest() in lines
-    summary = write_archive(data, tmp_path / "a.zip")
+    summary = write_archive(data, tmp_path / "a.zip", zone=settings.zone)
     assert summary.files == 3
     with zipfile.ZipFile(tmp_path / "a.zip") as archive:
         names = set(archive.namelist())
@@ -173,7 +173,7 @@ def test_archive_refuses_a_file_that_changed(session, settings, sample, tmp_path
     (tmp_path / "方案.pdf").write_bytes(b"tampered")
     data = gather(session, ROUND_NAME, today=TODAY, yellow_days=10)
     with pytest.raises(InvalidInput, match="sha256 不一致"):
-        write_archive(data, tmp_path / "a.zip")
+        write_archive(data, tmp_path / "a.zip", zone=settings.zone)
     assert not (tmp_path / "a.zip").exists()
 
 
