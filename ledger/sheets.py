@@ -417,6 +417,9 @@ def read_calamine(path: Path, table: Table = LEDGER) -> Sheet:
         shown = [m.name for m in workbook.sheets_metadata if str(m.visible).endswith("Visible")]
         for name in shown:  # hidden sheets are never read, as for xlsx
             sheet = workbook.get_sheet_by_name(name)
+            problem = _too_large("表格的范围", name, sheet.total_height + 1, sheet.total_width + 1)
+            if problem:
+                raise _file_error(path, problem)
             grid: list[list[Any]] = [
                 [None if cell == "" else cell for cell in row] for row in sheet.to_python()
             ]
@@ -427,6 +430,8 @@ def read_calamine(path: Path, table: Table = LEDGER) -> Sheet:
                     for c in range(left, min(right + 1, len(grid[r]))):
                         grid[r][c] = value
             grids.append(grid)
+    except ImportFailed:
+        raise
     except Exception as exc:  # calamine raises its own error types for every corrupt format
         raise ImportFailed([RowError(0, "文件", f"无法读取表格文件 {path.name}：{exc}")]) from None
     chosen = next(

@@ -239,3 +239,13 @@ def test_an_ods_sheet_imports(session, settings, tmp_path):
     by_ref = tasks(session)
     assert by_ref["1"].deadline == date(2026, 12, 31) and by_ref["2"].kind == TaskKind.LONG_TERM
     assert by_ref["1"].problem_id == by_ref["2"].problem_id
+
+
+def test_an_xls_larger_than_the_limits_is_refused_before_its_cells_are_read(
+    session, settings, tmp_path, monkeypatch
+):
+    import ledger.sheets
+
+    monkeypatch.setattr(ledger.sheets, "MAX_ROWS", 3)  # the fixture has 4 rows
+    with pytest.raises(ImportFailed, match="过大"):
+        load(session, settings, write_xls(tmp_path / "legacy"))

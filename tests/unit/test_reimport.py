@@ -58,6 +58,14 @@ def extend_in_chat(session, settings, title, new_deadline):
     session.commit()
 
 
+def latest_progress(session, task_id):
+    return session.exec(
+        select(ProgressReport.text)
+        .where(ProgressReport.task_id == task_id)
+        .order_by(ProgressReport.id.desc())
+    ).first()
+
+
 def tasks_by_title(session):
     session.expire_all()
     return {t.title: t for t in session.exec(select(Task))}
@@ -139,12 +147,7 @@ def test_unchanged_master_after_chat_work_keeps_the_chat_work(session, settings,
     assert tasks["召开专题会"].original_deadline == date(2026, 11, 30)
     closed = tasks["制定学习方案"]
     assert closed.status == TaskStatus.CLOSED and closed.closed_on == TODAY
-    latest = session.exec(
-        select(ProgressReport)
-        .where(ProgressReport.task_id == ids["清理闲置资产"])
-        .order_by(ProgressReport.id.desc())
-    ).first()
-    assert latest.text == "已清理3处闲置用房"
+    assert latest_progress(session, ids["清理闲置资产"]) == "已清理3处闲置用房"
     # an export of the ledger, imported in between, does not make the master look edited
     out_path = tmp_path / "export.xlsx"
     export_ledger(session, out_path, today=TODAY, yellow_days=10)
@@ -275,11 +278,6 @@ def test_a_ledger_imported_before_the_upgrade_is_not_undone_by_its_master(
             assert not summary.changed and not summary.conflicts
             tasks = tasks_by_title(session)
             assert tasks["召开专题会"].deadline == date(2026, 12, 31)
-            latest = session.exec(
-                select(ProgressReport)
-                .where(ProgressReport.task_id == ids["清理闲置资产"])
-                .order_by(ProgressReport.id.desc())
-            ).first()
-            assert latest.text == "已清理3处闲置用房"
+            assert latest_progress(session, ids["清理闲置资产"]) == "已清理3处闲置用房"
     finally:
         engine.dispose()
