@@ -1,32 +1,36 @@
-"""Building the python-telegram-bot Application: handlers, rate limits, scheduler, dispatcher."""
+"""Building the python-telegram-bot Application: handlers and rate limits.
+
+The delivery worker and the scheduler are started by `ledgerbot run` (cli/serve.py), not here.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
 import bot.messages  # noqa: F401  (registers the bot's phrases)
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import ReplyRetryingLimiter
 from bot.handlers.core import Handlers
 from bot.services import BotServices
 from config import Settings
 from ledger import lifecycle
 from ledger.clock import Clock, SystemClock
 from ledger.i18n import render
+from ledger.officials import returned
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +42,9 @@ def build_application(
     token: str,
     clock: Clock | None = None,
     request: BaseRequest | None = None,
-    with_scheduler: bool = False,
-    with_dispatcher: bool = False,
     rate_limited: bool = True,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The bot. Tests pass a recording `request`; `run` adds the scheduler and the dispatcher."""
+    """The bot. Tests pass a recording `request`."""
     services = BotServices(engine=engine, settings=settings, clock=clock or SystemClock())
     builder: Any = (  # its generic type changes with the rate limiter
         ApplicationBuilder()
@@ -54,7 +56,7 @@ def build_application(
         builder = builder.rate_limiter(
             # a bucket of one, refilled evenly: 28 messages/s overall and 20/min per group
             # without bursts (a full bucket of 30 would burst past Telegram's 30/s window)
-            AIORateLimiter(
+            ReplyRetryingLimiter(
                 overall_max_rate=1,
                 overall_time_period=1 / 28,
                 group_max_rate=1,
@@ -77,6 +79,7 @@ def build_application(
     handlers = Handlers(services)
     application.bot_data["services"] = services
     add = application.add_handler
+    add(TypeHandler(Update, came_back), group=-1)
     add(CommandHandler("start", handlers.start))
     add(CommandHandler("help", handlers.help))
     add(CommandHandler("lang", handlers.lang))
@@ -130,31 +133,6 @@ def build_application(
     add(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text))
     application.add_error_handler(on_error)
 
-    dispatcher = Dispatcher(application.bot, services)
-    application.bot_data["dispatcher"] = dispatcher
-
-    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        if with_scheduler:
-            from jobs.policy import SweepPolicy
-            from jobs.runner import SweepScheduler
-
-            scheduler = SweepScheduler(engine, SweepPolicy.from_settings(settings), services.clock)
-            app.bot_data["scheduler"] = scheduler
-            await scheduler.start()
-        if with_dispatcher:
-            app.bot_data["dispatch_task"] = asyncio.create_task(dispatcher.run_forever())
-
-    async def post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        dispatcher.stop()
-        task = app.bot_data.get("dispatch_task")
-        if task is not None:
-            await task  # finish the message in flight; the rest stays pending
-        scheduler = app.bot_data.get("scheduler")
-        if scheduler is not None:
-            scheduler.shutdown()
-
-    application.post_init = post_init
-    application.post_stop = post_stop
     return application
 
 
@@ -175,11 +153,21 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+async def came_back(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Anyone who writes to the bot can be reached again: what waited for them goes out."""
+    user = update.effective_user if isinstance(update, Update) else None
+    if user is None:
+        return
+    services: BotServices = context.bot_data["services"]
+    with services.work(None) as ctx:
+        waiting = returned(ctx, telegram_user_id=user.id)
+    if waiting:
+        log.info("reachable_again telegram_user=%s waiting=%s", user.id, waiting)
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The one error handler: log with the traceback first, then a short apology."""
     log.error("update_failed error=%s", type(context.error).__name__, exc_info=context.error)
-    from telegram import Update
-
     if isinstance(update, Update) and update.effective_message is not None:
         try:
             await update.effective_message.reply_text(render("bot.error"))

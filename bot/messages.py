@@ -57,6 +57,7 @@ register(
         "bot.report_caption": "{round} 整改落实情况报告（草稿，完成率 {rate}%）",
         "bot.too_long": "内容过长（{length} 字），请精简到 {limit} 字以内。",
         "bot.error": "处理出错，已记录。请稍后再试。",
+        "bot.buttons_continued": "（续）更多操作按钮：",
     },
 )
 register(
@@ -114,5 +115,6 @@ register(
         "bot.report_caption": "{round}: rectification report (draft, {rate}% complete)",
         "bot.too_long": "Too long ({length} characters); keep it under {limit}.",
         "bot.error": "Something went wrong; it was logged. Please try again later.",
+        "bot.buttons_continued": "(continued) more buttons:",
     },
 )

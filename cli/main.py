@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,7 @@ from ledger.exporter import export_ledger
 from ledger.i18n import render
 from ledger.importer import ImportSummary, RoundOptions, import_file
 from ledger.migrate import current_revision, upgrade
+from ledger.models import Official
 from ledger.officials import (
     OfficialChange,
     create_invite,
@@ -147,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", help="a consistent copy of the SQLite database and the evidence")
     p.add_argument("out", type=Path, help="a folder: ledgerbot.db and evidence/ go in it")
 
-    p = sub.add_parser("run", help="run the Telegram bot, the scheduler and the dispatcher")
+    p = sub.add_parser("run", help="run the delivery worker, the scheduler and the Telegram bot")
     p.add_argument(
         "--webhook", action="store_true", help="webhook mode (needs telegram.webhook_url)"
     )
@@ -366,11 +368,21 @@ def cmd_officials(app: App, args: argparse.Namespace) -> int:
         return cmd_officials_set(app, args)
     if args.officials_command == "import":
         return cmd_officials_import(app, args)
+    from ledger.delivery import refused_counts
+
     with session_scope(app.engine) as session:
         people = list_officials(session)
+        refused = refused_counts(session)
     if not people:
         print("（还没有人员；先导入台账）")
         return 0
+
+    def note(o: Official) -> str:
+        notes = [] if o.reachable else ["无法送达"]
+        if o.id in refused:
+            notes.append(f"{refused[o.id]}条被拒")
+        return "，".join(notes)
+
     rows = [
         [
             o.name,
@@ -380,7 +392,7 @@ def cmd_officials(app: App, args: argparse.Namespace) -> int:
             o.mobile,
             o.email,
             "已绑定" if o.chat_id else "待邀请",
-            "" if o.reachable else "无法送达",
+            note(o),
         ]
         for o in people
     ]
@@ -388,7 +400,7 @@ def cmd_officials(app: App, args: argparse.Namespace) -> int:
         render_table(
             ["姓名", "单位", "职务", "角色", "手机号", "邮箱", "Telegram", "备注"],
             rows,
-            [10, 16, 10, 10, 13, 24, 8, 8],
+            [10, 16, 10, 10, 13, 24, 8, 14],
         )
     )
     return 0
@@ -613,8 +625,6 @@ def cmd_backup(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
-    from bot.app import build_application, webhook_options
-
     token = app.settings.telegram.resolved_token()
     if not token:
         raise CliError(
@@ -624,23 +634,21 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     from bot.redact import install
 
     install(token, app.settings.log_level)
-    application = build_application(
-        app.settings,
-        app.engine,
-        token=token,
-        clock=app.clock,
-        with_scheduler=True,
-        with_dispatcher=True,
-    )
     telegram = app.settings.telegram
-    if args.webhook or telegram.webhook_url:
-        if not telegram.webhook_url:
-            raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL (the public URL)")
-        with startup_errors(token):
-            application.run_webhook(**webhook_options(app.settings))
-    else:
-        with startup_errors(token):
-            application.run_polling()
+    if args.webhook and not telegram.webhook_url:
+        raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL (the public URL)")
+    from cli.serve import serve
+
+    with startup_errors(token):
+        asyncio.run(
+            serve(
+                app.settings,
+                app.engine,
+                app.clock,
+                token=token,
+                webhook=bool(args.webhook or telegram.webhook_url),
+            )
+        )
     return 0
 
 

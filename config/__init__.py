@@ -1,6 +1,7 @@
 """Settings: environment variables (LEDGERBOT_*) over an optional TOML file."""
 
 from config.settings import (
+    DeliverySettings,
     PolicySettings,
     Settings,
     SettingsError,
@@ -8,4 +9,11 @@ from config.settings import (
     load_settings,
 )
 
-__all__ = ["PolicySettings", "Settings", "SettingsError", "TelegramSettings", "load_settings"]
+__all__ = [
+    "DeliverySettings",
+    "PolicySettings",
+    "Settings",
+    "SettingsError",
+    "TelegramSettings",
+    "load_settings",
+]

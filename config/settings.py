@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -66,11 +66,6 @@ class TelegramSettings(BaseModel):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     private_chat_interval: float = Field(default=1.0, ge=0)
-    max_attempts: int = Field(default=5, ge=1)
-    retry_base_seconds: float = Field(default=2.0, ge=0)
-    dispatch_interval: float = Field(default=2.0, gt=0)
-    claim_seconds: float = Field(default=60.0, gt=0)
-    concurrent_sends: int = Field(default=4, ge=1, le=32)
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=10.0, gt=0)
 
@@ -107,6 +102,30 @@ class TelegramSettings(BaseModel):
                 )
             return text
         return None
+
+
+class DeliverySettings(BaseModel):
+    """The delivery worker, whatever the channel: pacing of the loop, claims, retries."""
+
+    concurrent_sends: int = Field(default=4, ge=1, le=32)
+    claim_seconds: float = Field(default=60.0, gt=0)
+    dispatch_interval: float = Field(default=2.0, gt=0)
+    retry_base_seconds: float = Field(default=2.0, ge=0)
+    retry_cap_seconds: float = Field(default=300.0, gt=0)
+    give_up_hours: float = Field(default=24.0, gt=0)
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+
+
+# [telegram] names of [delivery] settings from before the delivery worker had its own section;
+# they keep working (the [delivery] name wins). max_attempts is accepted and ignored: a
+# transient failure no longer ends a notice.
+TELEGRAM_ALIASES = (
+    "concurrent_sends",
+    "claim_seconds",
+    "dispatch_interval",
+    "retry_base_seconds",
+    "max_attempts",
+)
 
 
 class PolicySettings(BaseModel):
@@ -157,7 +176,24 @@ class Settings(BaseSettings):
     calendar_file: Path = Path("config/calendar.toml")
     log_level: str = "INFO"
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _telegram_aliases(cls, data: Any) -> Any:
+        """Move the old telegram.* names of delivery settings to [delivery]."""
+        if not isinstance(data, dict) or not isinstance(data.get("telegram"), dict):
+            return data
+        telegram = dict(data["telegram"])
+        moved = {key: telegram.pop(key) for key in TELEGRAM_ALIASES if key in telegram}
+        if not moved:
+            return data
+        moved.pop("max_attempts", None)
+        delivery = data.get("delivery")
+        if isinstance(delivery, BaseModel):
+            delivery = delivery.model_dump(exclude_unset=True)
+        return {**data, "telegram": telegram, "delivery": {**moved, **(delivery or {})}}
 
     @field_validator("timezone")
     @classmethod
@@ -197,6 +233,10 @@ class Settings(BaseSettings):
 
 
 def _setting_name(loc: tuple[Any, ...]) -> str:
+    if len(loc) == 2 and loc[0] == "delivery" and loc[1] in TELEGRAM_ALIASES:
+        old = f"{ENV_PREFIX}TELEGRAM__{str(loc[1]).upper()}"
+        if old in os.environ and f"{ENV_PREFIX}DELIVERY__{str(loc[1]).upper()}" not in os.environ:
+            return f"delivery.{loc[1]} ({old}, now {ENV_PREFIX}DELIVERY__{str(loc[1]).upper()})"
     dotted = ".".join(str(part) for part in loc)
     env = ENV_PREFIX + "__".join(str(part).upper() for part in loc if not isinstance(part, int))
     return f"{dotted} ({env})"
@@ -214,11 +254,16 @@ def _unknown_variables() -> list[str]:
             unknown.append(key)
             continue
         section = field.annotation
-        if len(parts) > 1 and not (
-            isinstance(section, type)
-            and issubclass(section, BaseModel)
-            and parts[1] in section.model_fields
-            and len(parts) == 2
+        alias = parts[0] == "telegram" and parts[1:] and parts[1] in TELEGRAM_ALIASES
+        if (
+            len(parts) > 1
+            and not alias
+            and not (
+                isinstance(section, type)
+                and issubclass(section, BaseModel)
+                and parts[1] in section.model_fields
+                and len(parts) == 2
+            )
         ):
             unknown.append(key)
     return sorted(unknown)

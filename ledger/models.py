@@ -264,10 +264,22 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     last_error: str = ""
     sent_message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # parts of a long notice already accepted: a retry resumes after them
+    failing_since: datetime | None = _ts(default=None)  # the first transient failure, if any
     claimed_by: str = Field(default="", max_length=64)
     claimed_until: datetime | None = _ts(default=None)
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(default=None)
+
+
+class DeliveryWorker(SQLModel, table=True):
+    """A running delivery worker's heartbeat: claims of a worker whose beat stopped go back."""
+
+    __tablename__ = "delivery_worker"
+    name: str = Field(primary_key=True, max_length=64)
+    started_at: datetime = _ts()
+    beat_at: datetime = _ts()
 
 
 class SweepRun(SQLModel, table=True):

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from ledger import audit
 from ledger.clock import as_utc
 from ledger.context import WorkContext
-from ledger.enums import OfficialRole
+from ledger.enums import OfficialRole, OutboxStatus
 from ledger.errors import InvalidInput, LedgerError
 from ledger.models import InviteCode, Official, Outbox
 from ledger.names import split_name_title
@@ -163,17 +163,47 @@ def set_language(ctx: WorkContext, official: Official, language: str) -> Officia
 
 
 def mark_unreachable(ctx: WorkContext, official: Official, reason: str) -> None:
-    if not official.reachable:
-        return
-    official.reachable = False
+    if official.reachable:
+        _set_reachable(ctx, official, False, reason=reason)
+
+
+def _set_reachable(ctx: WorkContext, official: Official, value: bool, *, reason: str = "") -> None:
+    official.reachable = value
     ctx.session.add(official)
+    after: dict[str, object] = {"reachable": value}
+    if reason:
+        after["reason"] = reason
     audit.record(
         ctx,
-        "unreachable",
+        "reachable" if value else "unreachable",
         official_id=official.id,
-        before={"reachable": True},
-        after={"reachable": False, "reason": reason},
+        before={"reachable": not value},
+        after=after,
     )
+
+
+def returned(ctx: WorkContext, *, telegram_user_id: int) -> int:
+    """Someone marked unreachable wrote to us: reachable again, and what waited for them
+    (their pending notices) is due at once. Returns how many notices waited (0 if none, or if
+    they were reachable all along: one cheap query for every update). The notices keep their
+    send times (quiet hours still apply)."""
+    official = ctx.session.exec(
+        select(Official).where(
+            Official.telegram_user_id == telegram_user_id, col(Official.reachable).is_(False)
+        )
+    ).first()
+    if official is None:
+        return 0
+    _set_reachable(ctx, official, True)
+    waiting = ctx.session.exec(
+        select(Outbox).where(
+            Outbox.recipient_id == official.id, Outbox.status == OutboxStatus.PENDING
+        )
+    ).all()
+    for row in waiting:
+        row.claimed_by, row.claimed_until = "", None
+        ctx.session.add(row)
+    return len(waiting)
 
 
 def list_officials(session: Session) -> list[Official]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -593,8 +594,12 @@ class Handlers:
 
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"整改台账-{ctx.today.isoformat()}.xlsx"
-                export_ledger(
-                    ctx.session, path, today=ctx.today, yellow_days=ctx.settings.policy.yellow_days
+                await asyncio.to_thread(  # heavy: off the event loop, so delivery goes on
+                    export_ledger,
+                    ctx.session,
+                    path,
+                    today=ctx.today,
+                    yellow_days=ctx.settings.policy.yellow_days,
                 )
                 message = update.effective_message
                 if message is not None:
@@ -629,7 +634,8 @@ class Handlers:
                 await self.answer(update, render("bot.no_tasks", ctx.actor.lang))
                 return
             latest = max(views, key=lambda v: v.task.round_id)
-            data = gather(
+            data = await asyncio.to_thread(  # heavy: off the event loop, so delivery goes on
+                gather,
                 ctx.session,
                 latest.round_name,
                 today=ctx.today,
@@ -638,7 +644,7 @@ class Handlers:
             with tempfile.TemporaryDirectory() as tmp:
                 suffix = "公开版" if public else "内部版"
                 path = Path(tmp) / f"整改落实情况报告-{suffix}-{ctx.today.isoformat()}.docx"
-                write_report(data, path, public=public)
+                await asyncio.to_thread(write_report, data, path, public=public)
                 message = update.effective_message
                 if message is not None:
                     await message.reply_document(

@@ -39,7 +39,7 @@ async def sweep_and_dispatch(app, session, settings, clock, request_layer):
     )
     session.commit()
     dispatcher = Dispatcher(app.bot, app.bot_data["services"])
-    dispatcher.cfg = dispatcher.cfg.model_copy(update={"private_chat_interval": 0})
+    dispatcher.sender.pace_seconds = 0
     await dispatcher.drain()
     return dispatcher
 
@@ -201,9 +201,7 @@ def queue_one(session, clock, recipient_name="赵磊", task_id=1):
 
 def make_dispatcher(app, settings, clock, engine):
     dispatcher = Dispatcher(app.bot, BotServices(engine=engine, settings=settings, clock=clock))
-    dispatcher.cfg = dispatcher.cfg.model_copy(
-        update={"private_chat_interval": 0, "max_attempts": 2}
-    )
+    dispatcher.sender.pace_seconds = 0
     return dispatcher
 
 
@@ -212,9 +210,10 @@ def outbox(session, kind="reminder"):
     return session.exec(select(Outbox).where(Outbox.kind == kind)).all()
 
 
-async def test_dispatcher_retries_5xx_then_gives_up_and_tells_supervisor(
+async def test_dispatcher_keeps_retrying_5xx_and_tells_supervisor_after_give_up_hours(
     app, session, settings, clock, engine, request_layer, ledger
 ):
+    """A transient failure never ends a notice (it used to be `dead` after 5 attempts)."""
     queue_one(session, clock)
     dispatcher = make_dispatcher(app, settings, clock, engine)
     request_layer.fail_next(502, "Bad Gateway")
@@ -224,12 +223,18 @@ async def test_dispatcher_retries_5xx_then_gives_up_and_tells_supervisor(
     assert row.not_before > clock.now()
     await dispatcher.drain()
     assert outbox(session)[0].attempts == 1  # not yet due again
-    clock.advance(timedelta(seconds=5))
-    request_layer.fail_next(500, "Internal Server Error")
-    await dispatcher.drain()
-    assert outbox(session)[0].status == OutboxStatus.DEAD
+    for _ in range(12):  # a day of 5xx: backoff doubles up to its cap, the row stays pending
+        clock.advance(timedelta(hours=2, seconds=1))
+        request_layer.fail_next(500, "Internal Server Error")
+        await dispatcher.drain()
+    row = outbox(session)[0]
+    assert row.status == OutboxStatus.PENDING and row.attempts == 13
+    assert row.not_before - clock.now() == timedelta(seconds=settings.delivery.retry_cap_seconds)
     told = outbox(session, "escalation")
-    assert told and told[0].text_key == "notice.escalation.dead"
+    assert len(told) == 1 and told[0].text_key == "notice.escalation.dead"  # told once, at 24 h
+    clock.advance(timedelta(minutes=6))
+    await dispatcher.drain()  # the API is back: delivered after all
+    assert outbox(session)[0].status == OutboxStatus.SENT
 
 
 async def test_dispatcher_forbidden_marks_unreachable_and_escalates(
@@ -238,7 +243,7 @@ async def test_dispatcher_forbidden_marks_unreachable_and_escalates(
     official = queue_one(session, clock)
     request_layer.fail_next(403, "Forbidden: bot was blocked by the user")
     await make_dispatcher(app, settings, clock, engine).drain()
-    assert outbox(session)[0].status == OutboxStatus.FAILED
+    assert outbox(session)[0].status == OutboxStatus.PENDING  # it waits for them to come back
     session.expire_all()
     assert session.get(Official, official.id).reachable is False
     assert outbox(session, "escalation")[0].text_key == "notice.escalation.unreachable"
@@ -254,7 +259,10 @@ async def test_dispatcher_bad_request_is_recorded_not_retried(
     await dispatcher.drain()
     row = outbox(session)[0]
     assert row.status == OutboxStatus.FAILED and "too long" in row.last_error
-    assert len(request_layer.sent()) == 1
+    to_owner = [c for c in request_layer.sent() if int(c.params["chat_id"]) == ZHAO]
+    assert len(to_owner) == 1  # not retried
+    told = [c for c in request_layer.sent() if int(c.params["chat_id"]) == CHEN]
+    assert len(told) == 1 and "【发送被拒】" in told[0].text  # a refusal is not a silent loss
 
 
 async def test_dispatcher_waits_on_retry_after(
@@ -310,7 +318,7 @@ async def test_full_journey(app, session, settings, clock, ledger, request_layer
     await feed(app, message_update(SUN, "完成 申报材料已报送", reply_to=row.sent_message_id))
     clock.advance(timedelta(minutes=5))
     dispatcher = Dispatcher(app.bot, app.bot_data["services"])
-    dispatcher.cfg = dispatcher.cfg.model_copy(update={"private_chat_interval": 0})
+    dispatcher.sender.pace_seconds = 0
     await dispatcher.drain()
     to_supervisor = [c for c in request_layer.sent() if int(c.params["chat_id"]) == CHEN]
     assert "【提交销号】" in to_supervisor[-1].text
@@ -431,7 +439,7 @@ async def test_reply_to_a_digest_asks_which_task(
         update={"policy": settings.policy.model_copy(update={"digest_threshold": 1})}
     )
     dispatcher = Dispatcher(app.bot, BotServices(engine=engine, settings=low, clock=clock))
-    dispatcher.cfg = dispatcher.cfg.model_copy(update={"private_chat_interval": 0})
+    dispatcher.sender.pace_seconds = 0
     await dispatcher.drain()
     digest = request_layer.sent()[-1]
     assert "【整改提醒汇总】您有 2 项" in digest.text

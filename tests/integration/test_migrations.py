@@ -105,7 +105,16 @@ def test_notice_key_migration_keeps_what_was_queued(database_url, settings, tmp_
                 "claimed_by": "",
                 "created_at": NOW,
             }
-            table = Outbox.__table__
+
+            added_later = {"parts_sent", "failing_since"}  # by 0004: not in this schema yet
+            table = sa.table(
+                "outbox",
+                *(
+                    sa.column(c.name, c.type)
+                    for c in Outbox.__table__.c
+                    if c.name not in added_later
+                ),
+            )
             session.execute(
                 table.insert(),
                 [

@@ -133,7 +133,7 @@ def worker_run(engine, settings, clock, request, *, killed_after: int | None = N
         await bot.initialize()
         services = BotServices(engine=engine, settings=settings, clock=clock)
         dispatcher = Dispatcher(bot, services)
-        dispatcher.cfg = dispatcher.cfg.model_copy(update={"private_chat_interval": 0})
+        dispatcher.sender.pace_seconds = 0
         while True:
             before = dispatcher.stats.sent
             try:
@@ -172,7 +172,7 @@ def test_two_schedulers_three_workers_one_killed(engine, settings):
             select(func.count()).select_from(Outbox).where(Outbox.status == OutboxStatus.PENDING)
         ).one()
     assert held > 0  # the killed worker's claims: nobody may send them before they expire
-    clock.advance(timedelta(seconds=settings.telegram.claim_seconds + 1))
+    clock.advance(timedelta(seconds=settings.delivery.claim_seconds + 1))
     sent += in_threads(
         lambda: worker_run(engine, settings, clock, request),
         lambda: worker_run(engine, settings, clock, request),

@@ -2,8 +2,10 @@
 
 python-telegram-bot's own HTTP client talks to it (set api_base_url to `base_url`). It records
 what the bot sends, feeds updates through getUpdates, enforces Telegram's limits (1 message/s
-per chat, 30/s overall, 20/min per group) by answering 429 with retry_after, and injects faults
-on demand: 5xx, timeouts, dropped connections, 403 (blocked) and 400 (message too long).
+per chat, 30/s overall, 20/min per group) by answering 429 with retry_after, refuses what
+Telegram refuses (texts over 4096 characters, keyboards over 100 buttons) with a 400, and
+injects faults on demand: 5xx, timeouts, slow answers to accepted sends, dropped connections,
+403 (blocked) and 400, or a whole outage (`down`).
 Run it in-process (`start()`) or as its own process (`python -m tests.support.fake_bot_api`).
 """
 
@@ -33,11 +35,13 @@ SENDING = {"sendMessage", "sendDocument", "sendPhoto", "editMessageText"}
 class Fault:
     """One injected failure for the next matching call: status, timeout, drop."""
 
-    kind: str  # "status" | "timeout" | "drop"
+    kind: str  # "status" | "timeout" (not taken) | "drop" | "slow" (taken, answered late)
     status: int = 500
     description: str = "Internal Server Error"
     seconds: float = 0.0
     method: str = "sendMessage"
+    after: int = 0  # let this many matching calls through first
+    retry_after: int = 0  # with status 429: the seconds Telegram asks for
 
 
 @dataclass
@@ -65,6 +69,8 @@ class FakeBotApi:
     sent: list[Sent] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     too_many: int = 0
+    refused: int = 0
+    down: bool = False  # every send answers 502 (an outage)
     faults: deque[Fault] = field(default_factory=deque)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _last_chat: dict[int, float] = field(default_factory=dict)
@@ -123,7 +129,12 @@ class FakeBotApi:
     def take_fault(self, method: str) -> Fault | None:
         with self._lock:
             if self.faults and self.faults[0].method == method:
+                if self.faults[0].after > 0:
+                    self.faults[0].after -= 1
+                    return None
                 return self.faults.popleft()
+            if self.down and method in SENDING:
+                return Fault("status", 502, "Bad Gateway")
         return None
 
     def limited(self, chat_id: int, now: float) -> int:
@@ -174,6 +185,11 @@ class FakeBotApi:
                 },
             }
         if method in SENDING:
+            refusal = self.refusal(params)
+            if refusal:
+                with self._lock:
+                    self.refused += 1
+                return 400, {"ok": False, "error_code": 400, "description": refusal}
             chat_id = int(params.get("chat_id", 0))
             retry = self.limited(chat_id, time.monotonic())
             if retry:
@@ -202,6 +218,17 @@ class FakeBotApi:
                 },
             }
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+
+    @staticmethod
+    def refusal(params: dict[str, Any]) -> str:
+        """What Telegram answers with a 400 for a message beyond its limits ('' if none)."""
+        if len(str(params.get("text", ""))) > 4096:
+            return "Bad Request: message is too long"
+        markup = params.get("reply_markup") or {}
+        buttons = sum(len(row) for row in markup.get("inline_keyboard", []))
+        if buttons > 100:
+            return "Bad Request: reply markup is too long"
+        return ""
 
     def updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset", 0) or 0)
@@ -277,17 +304,26 @@ class _Handler(BaseHTTPRequestHandler):
         params = _parse(self.headers.get("Content-Type", ""), body)
         fault = self.fake.take_fault(method)
         if fault is not None:
-            if fault.kind == "drop":
+            if fault.kind == "timeout":  # no answer in time, and the call never went through
+                time.sleep(fault.seconds)
+            if fault.kind in ("drop", "timeout"):
                 self.close_connection = True
                 self.connection.close()
                 return
-            if fault.kind == "timeout":
+            if fault.kind == "slow":  # Telegram took it; the answer comes after our timeout
+                status, payload = self.fake.answer(method, params)
                 time.sleep(fault.seconds)
+                self._json(status, payload)
+                return
             if fault.kind == "status":
-                self._json(
-                    fault.status,
-                    {"ok": False, "error_code": fault.status, "description": fault.description},
-                )
+                body: dict[str, Any] = {
+                    "ok": False,
+                    "error_code": fault.status,
+                    "description": fault.description,
+                }
+                if fault.retry_after:
+                    body["parameters"] = {"retry_after": fault.retry_after}
+                self._json(fault.status, body)
                 return
         if self.fake.latency:
             time.sleep(self.fake.latency)

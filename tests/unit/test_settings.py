@@ -55,3 +55,36 @@ def test_example_config_file_is_valid(monkeypatch):
     monkeypatch.setenv("LEDGERBOT_CONFIG", str(example))
     settings = load_settings()
     assert settings.policy.remind_days_before == [20, 10, 3, 1, 0]
+
+
+def test_delivery_settings_and_their_old_telegram_names(monkeypatch):
+    assert load_settings().delivery.give_up_hours == 24
+    monkeypatch.setenv("LEDGERBOT_DELIVERY__CONCURRENT_SENDS", "8")
+    monkeypatch.setenv("LEDGERBOT_DELIVERY__CLAIM_SECONDS", "30")
+    delivery = load_settings().delivery
+    assert (delivery.concurrent_sends, delivery.claim_seconds) == (8, 30)
+    monkeypatch.delenv("LEDGERBOT_DELIVERY__CONCURRENT_SENDS")
+    monkeypatch.delenv("LEDGERBOT_DELIVERY__CLAIM_SECONDS")
+    monkeypatch.setenv("LEDGERBOT_TELEGRAM__CONCURRENT_SENDS", "2")  # the old names still work
+    monkeypatch.setenv("LEDGERBOT_TELEGRAM__CLAIM_SECONDS", "90")
+    monkeypatch.setenv("LEDGERBOT_TELEGRAM__DISPATCH_INTERVAL", "0.5")
+    monkeypatch.setenv("LEDGERBOT_TELEGRAM__MAX_ATTEMPTS", "5")  # accepted, no longer used
+    delivery = load_settings().delivery
+    assert (delivery.concurrent_sends, delivery.claim_seconds) == (2, 90)
+    assert delivery.dispatch_interval == 0.5
+    monkeypatch.setenv("LEDGERBOT_DELIVERY__CLAIM_SECONDS", "45")  # the new name wins
+    assert load_settings().delivery.claim_seconds == 45
+
+
+def test_old_telegram_names_in_a_toml_file_still_work(monkeypatch, tmp_path):
+    path = tmp_path / "ledgerbot.toml"
+    path.write_text("[telegram]\nconcurrent_sends = 3\nclaim_seconds = 20\n", encoding="utf-8")
+    monkeypatch.setenv("LEDGERBOT_CONFIG", str(path))
+    delivery = load_settings().delivery
+    assert (delivery.concurrent_sends, delivery.claim_seconds) == (3, 20)
+
+
+def test_a_bad_delivery_setting_is_named(monkeypatch):
+    monkeypatch.setenv("LEDGERBOT_TELEGRAM__CONCURRENT_SENDS", "0")
+    with pytest.raises(SettingsError, match="LEDGERBOT_TELEGRAM__CONCURRENT_SENDS, now "):
+        load_settings()

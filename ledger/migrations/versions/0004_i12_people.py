@@ -10,7 +10,7 @@ points at the kept official; a trailing （职务） becomes the title.
 imported, so a stale sheet never undoes work done in chat.
 
 Revision ID: 0004_i12_people
-Revises: 0003
+Revises: 0004_i15_delivery (chained after #15's migration when main gained it)
 Create Date: 2026-12-01 15:40:00
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from ledger.names import split_name_title
 
 revision: str = "0004_i12_people"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_i15_delivery"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
