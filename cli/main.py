@@ -364,9 +364,10 @@ def cmd_tasks(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_officials(app: App, args: argparse.Namespace) -> int:
-    if args.officials_command == "set":
+    action = getattr(args, "officials_command", None)  # plain `ledgerbot officials`: the list
+    if action == "set":
         return cmd_officials_set(app, args)
-    if args.officials_command == "import":
+    if action == "import":
         return cmd_officials_import(app, args)
     from ledger.delivery import refused_counts
 

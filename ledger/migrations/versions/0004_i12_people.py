@@ -156,30 +156,30 @@ def _repoint(bind: sa.Connection, source: int, target: int) -> None:
             {"target": target, "source": source},
         )
     # a task may list both spellings: keep one link per (task, duty)
-    bind.execute(
-        sa.text(
-            "DELETE FROM task_person WHERE official_id = :source AND EXISTS ("
-            "SELECT 1 FROM task_person AS kept WHERE kept.official_id = :target "
-            "AND kept.task_id = task_person.task_id AND kept.duty = task_person.duty)"
-        ),
-        {"target": target, "source": source},
-    )
-    bind.execute(
-        sa.text("UPDATE task_person SET official_id = :target WHERE official_id = :source"),
-        {"target": target, "source": source},
-    )
+    _move_unique(bind, "task_person", "official_id", ("task_id", "duty"), source, target)
     # notices are unique by (task, recipient, kind, stage): a duplicate of the kept person's goes
+    _move_unique(bind, "outbox", "recipient_id", ("task_id", "kind", "stage"), source, target)
+
+
+def _move_unique(
+    bind: sa.Connection,
+    table: str,
+    column: str,
+    keys: tuple[str, ...],
+    source: int,
+    target: int,
+) -> None:
+    """Repoint rows where (column, *keys) is unique: drop the ones the target already has."""
+    same = " AND ".join(f"kept.{k} = {table}.{k}" for k in keys)
     bind.execute(
         sa.text(
-            "DELETE FROM outbox WHERE recipient_id = :source AND task_id IS NOT NULL AND EXISTS ("
-            "SELECT 1 FROM outbox AS kept WHERE kept.recipient_id = :target "
-            "AND kept.task_id = outbox.task_id AND kept.kind = outbox.kind "
-            "AND kept.stage = outbox.stage)"
+            f"DELETE FROM {table} WHERE {column} = :source AND EXISTS (SELECT 1 FROM {table} "
+            f"AS kept WHERE kept.{column} = :target AND {same})"
         ),
         {"target": target, "source": source},
     )
     bind.execute(
-        sa.text("UPDATE outbox SET recipient_id = :target WHERE recipient_id = :source"),
+        sa.text(f"UPDATE {table} SET {column} = :target WHERE {column} = :source"),
         {"target": target, "source": source},
     )
 
