@@ -105,12 +105,7 @@ def build_application(
             decide(lifecycle.reject, "/reject 编号 理由", "bot.rejected", reason_required=True),
         )
     )
-    add(
-        CommandHandler(
-            "reopen",
-            decide(lifecycle.reopen, "/reopen 编号 理由", "bot.reopened", reason_required=True),
-        )
-    )
+    add(CommandHandler("reopen", handlers.reopen))
     add(
         CommandHandler(
             "longterm",

@@ -18,7 +18,19 @@ MAX_DUE_DAYS = 366
 MAX_OWNER_ARG = 50
 
 ACTIONS = frozenset(
-    {"details", "done", "progress", "extend", "reject", "approve", "ext_yes", "ext_no"}
+    {
+        "details",
+        "done",
+        "progress",
+        "extend",
+        "reject",
+        "approve",
+        "ext_yes",
+        "ext_no",
+        "remind",  # 催办 from a leader's or supervisor's notice
+        "file",  # send an evidence file (target: the evidence id)
+        "pick",  # the task a kept message or file is about
+    }
 )
 LISTS = frozenset({"mine", "overdue", "due", "pending", "owner"})
 _ID = re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}")

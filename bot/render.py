@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 from bot.callbacks import encode_action, encode_page
 from ledger.enums import OfficialRole
 from ledger.i18n import render
-from ledger.models import Official
+from ledger.models import Evidence, Official
 from ledger.notices import Button
 from ledger.queries import TaskView
 from ledger.texts import LIGHT_ICON, days_text
@@ -21,21 +21,37 @@ MANAGER_ROLES = (
 )
 
 
-def keyboard(buttons: list[list[Button]], lang: str) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
+def keyboard(
+    buttons: list[list[Button]],
+    lang: str,
+    *,
+    extra: list[list[InlineKeyboardButton]] | None = None,
+) -> InlineKeyboardMarkup | None:
+    """Buttons of a notice; one naming a task number (digests) shows it: "✅ 已完成 #3"."""
+    rows = [
         [
-            [
-                InlineKeyboardButton(
-                    render(b.label_key, lang),
-                    callback_data=encode_action(b.action, b.target, b.arg),
-                )
-                for b in row
-            ]
-            for row in buttons
+            InlineKeyboardButton(
+                render(b.label_key, lang) + (f" #{b.number}" if b.number is not None else ""),
+                callback_data=encode_action(b.action, b.target, b.arg),
+            )
+            for b in row
         ]
-    )
+        for row in buttons
+    ] + (extra or [])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def evidence_rows(evidence: list[Evidence]) -> list[list[InlineKeyboardButton]]:
+    """Each evidence file as a button that sends it, so a supervisor can judge before 销号."""
+    return [
+        [
+            InlineKeyboardButton(
+                f"📎 #{e.task_id} {e.file_name}"[:60],
+                callback_data=encode_action("file", e.id or 0),
+            )
+        ]
+        for e in evidence[:20]
+    ]
 
 
 def main_keyboard(official: Official) -> ReplyKeyboardMarkup:

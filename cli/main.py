@@ -576,13 +576,11 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_report(app: App, args: argparse.Namespace) -> int:
-    from ledger.reports import gather, write_report
+    from ledger.reads import report_data
+    from ledger.reports import write_report
 
     with session_scope(app.engine) as session:
-        ctx = app.context(session)
-        data = gather(
-            session, args.round_name, today=ctx.today, yellow_days=app.settings.policy.yellow_days
-        )
+        data = report_data(app.context(session), args.round_name)
     with owner_only(args.out):
         write_report(data, args.out, public=args.public)
     kind = "公开版" if args.public else "内部版（含整改档案清单）"

@@ -144,6 +144,9 @@ class PolicySettings(BaseModel):
     digest_threshold: int = Field(default=5, ge=1)
     invite_ttl_hours: int = Field(default=72, ge=1)
     page_size: int = Field(default=20, ge=5, le=50)
+    nudge_cooldown_minutes: int = Field(default=60, ge=0)
+    reopen_working_days: int = Field(default=10, ge=1)
+    report_due_reminder_working_days: list[int] = Field(default_factory=lambda: [10, 3])
 
     @field_validator("remind_days_before")
     @classmethod
@@ -162,6 +165,13 @@ class PolicySettings(BaseModel):
         return parse_quiet_hours(self.quiet_hours)
 
 
+class ReportSettings(BaseModel):
+    """What the rectification report ends with: the contact block and the signature."""
+
+    contact: str = ""
+    signature: str = ""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -178,6 +188,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     @model_validator(mode="before")
     @classmethod

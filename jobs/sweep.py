@@ -29,6 +29,7 @@ from ledger.models import (
     Official,
     Outbox,
     ProgressReport,
+    Round,
     SweepRun,
     Task,
     TaskPerson,
@@ -144,6 +145,10 @@ class _Sweep:
     def supervisors(self, task: _DueTask) -> list[int]:
         if task.people.get(Duty.SUPERVISOR.value):
             return task.people[Duty.SUPERVISOR.value]
+        return self.all_supervisors()
+
+    def all_supervisors(self) -> list[int]:
+        """Everyone with the supervisor role: who is told where no 督办人 is named."""
         if self._supervisors is None:
             self._supervisors = [
                 oid
@@ -155,7 +160,7 @@ class _Sweep:
         return self._supervisors
 
     def heads(self, task: _DueTask) -> list[int]:
-        """The lead unit's 主要负责人; where none is registered for that unit, every head."""
+        """The heads who see the task: its lead unit's head, and heads with no unit (主要负责人)."""
         if self._heads is None:
             self._heads = [
                 (oid, unit)
@@ -164,8 +169,7 @@ class _Sweep:
                 )
                 if oid is not None
             ]
-        matching = [oid for oid, unit in self._heads if unit and unit == task.lead_unit]
-        return matching or [oid for oid, _ in self._heads]
+        return [oid for oid, unit in self._heads if not unit or unit == task.lead_unit]
 
     def params(self, task: _DueTask, **extra: Any) -> dict[str, Any]:
         return {
@@ -528,6 +532,50 @@ class _Sweep:
                 },
             )
 
+    def report_due(self) -> None:
+        """The round's supervisors are reminded of the report date (--report-due) 10 and 3
+        working days before it (policy.report_due_reminder_working_days), once each."""
+        marks = sorted(self.rules.report_due_reminder_working_days)
+        if not marks:
+            return
+        rounds = self.session.exec(
+            select(Round).where(
+                col(Round.report_due_date).is_not(None), col(Round.report_due_date) >= self.today
+            )
+        ).all()
+        for round_ in rounds:
+            due = round_.report_due_date
+            assert due is not None and round_.id is not None
+            reached = [
+                n for n in marks if self.policy.calendar.subtract_working_days(due, n) <= self.today
+            ]
+            if not reached:
+                continue
+            supervisors = list(
+                self.session.exec(
+                    select(TaskPerson.official_id)
+                    .join(Task, col(Task.id) == col(TaskPerson.task_id))
+                    .where(Task.round_id == round_.id, TaskPerson.duty == Duty.SUPERVISOR)
+                    .distinct()
+                )
+            )
+            left = self.policy.calendar.working_days_between(self.today, due)
+            for person in supervisors or self.all_supervisors():
+                self.queue(
+                    kind="report_due",
+                    family="report_due",
+                    task_id=None,
+                    recipient=person,
+                    stage=f"report_due:{round_.id}:{due.isoformat()}:{reached[0]}",
+                    urgency=0,
+                    text_key="notice.report_due",
+                    params={
+                        "round": round_.name,
+                        "due": due.isoformat(),
+                        "wdays": left,
+                    },
+                )
+
     def weekly_digest(self) -> None:
         """一周一调度 on the configured weekday (or the first sweep after it in that week).
 
@@ -561,29 +609,30 @@ class _Sweep:
         ]
         if not recipients and not groups:
             return
-        unbound = list(
-            self.session.exec(
-                select(Official.name)
-                .where(col(Official.chat_id).is_(None))
-                .order_by(col(Official.name))
-                .limit(40)
-            )
-        )
-        base = {"week": stage.split(":", 1)[1], "unbound": unbound}
+        base = {"week": stage.split(":", 1)[1]}
+        everyone: list[str] | None = None
         whole: dict[str, Any] | None = None
         per_leader: dict[int, dict[str, Any]] | None = None
         from ledger.access import manages_filter
+        from ledger.reads import unbound_names
 
         for person in recipients:
             assert person.id is not None
-            if person.role in (OfficialRole.SUPERVISOR, OfficialRole.ADMIN):
+            scope = manages_filter(self.session, person)
+            if person.role == OfficialRole.ADMIN:
                 whole = whole or self.digest_figures(None)
                 figures = whole
             elif person.role == OfficialRole.LEADER:
                 per_leader = per_leader if per_leader is not None else self.leader_figures()
                 figures = per_leader.get(person.id) or self.empty_figures()
-            else:  # heads: few, each scoped to their unit
-                figures = self.digest_figures(manages_filter(self.session, person))
+            else:  # supervisors (their rounds) and heads (their unit): few, each scoped
+                figures = self.digest_figures(scope)
+            # the unbound line names only people on tasks the reader oversees
+            if person.role == OfficialRole.ADMIN:
+                everyone = everyone if everyone is not None else unbound_names(self.session, None)
+                unbound = everyone
+            else:
+                unbound = unbound_names(self.session, scope)
             extra = {}
             if person.role == OfficialRole.ADMIN and provisional_notice(
                 self.today, self.policy.calendar
@@ -597,10 +646,11 @@ class _Sweep:
                 stage=stage,
                 urgency=0,
                 text_key="notice.weekly_digest",
-                params={**base, **figures, **extra},
+                params={**base, **figures, "unbound": unbound, **extra},
             )
         for group in groups:
             whole = whole or self.digest_figures(None)
+            everyone = everyone if everyone is not None else unbound_names(self.session, None)
             self.queue(
                 kind="weekly_digest",
                 family="weekly_digest",
@@ -610,7 +660,7 @@ class _Sweep:
                 stage=stage,
                 urgency=0,
                 text_key="notice.weekly_digest",
-                params={**base, **whole},
+                params={**base, **whole, "unbound": everyone},
             )
 
     @staticmethod
@@ -762,6 +812,7 @@ def sweep(
         work.overdue()
         work.long_term()
         work.pending_lists()
+        work.report_due()
         work.weekly_digest()
         for kind in sorted({row["kind"] for row in work.rows}):
             result.by_kind[kind] += insert_ignore(

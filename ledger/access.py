@@ -49,11 +49,14 @@ def can_view(session: Session, official: Official, task: Task) -> bool:
         return True
     if duties(session, official.id, task.id) & {Duty.OWNER, Duty.LEADER}:
         return True
-    return (
-        official.role == OfficialRole.HEAD
-        and bool(official.unit)
-        and (official.unit == task.lead_unit)
-    )
+    return heads_task(official, task)
+
+
+def heads_task(official: Official, task: Task) -> bool:
+    """A head with a unit heads its lead-unit's tasks; a head with no unit (主要负责人) all."""
+    if official.role != OfficialRole.HEAD:
+        return False
+    return not official.unit or official.unit == task.lead_unit
 
 
 def is_owner(session: Session, official: Official, task: Task) -> bool:
@@ -87,11 +90,7 @@ def manages(session: Session, official: Official, task: Task) -> bool:
         return True
     if Duty.LEADER in duties(session, official.id, task.id):
         return True
-    return (
-        official.role == OfficialRole.HEAD
-        and bool(official.unit)
-        and (official.unit == task.lead_unit)
-    )
+    return heads_task(official, task)
 
 
 def require_manager(ctx: WorkContext, task: Task, action_key: str) -> None:
@@ -120,9 +119,11 @@ def manages_filter(session: Session, official: Official) -> Any:
     """A SQL condition on Task: what `official` oversees in the supervisors' queries.
 
     Admins see all; supervisors their rounds (all rounds if they supervise no item yet);
-    leaders what they lead; heads their unit's items.
+    leaders what they lead; heads their unit's items, a head with no unit everything.
     """
-    if official.role == OfficialRole.ADMIN:
+    if official.role == OfficialRole.ADMIN or (
+        official.role == OfficialRole.HEAD and not official.unit
+    ):
         return sa.true()
     assert official.id is not None
     led = select(TaskPerson.task_id).where(

@@ -179,7 +179,9 @@ def prepare(
     lang = recipient.language if recipient else "zh"
     batch = _batch(session, row, worker=worker, now=now, lease=settings.delivery.claim_seconds)
     if len(batch) > settings.policy.digest_threshold:
-        notice = render_digest([_params(session, r, settings, now) for r in batch], lang)
+        notice = render_digest(
+            [{**_params(session, r, settings, now), "text_key": r.text_key} for r in batch], lang
+        )
     else:
         batch = [row]
         notice = render_notice(row.kind, row.text_key, _params(session, row, settings, now), lang)

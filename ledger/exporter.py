@@ -118,10 +118,20 @@ def export_row(view: TaskView) -> dict[str, Any]:
 
 
 def export_ledger(
-    session: Session, path: Path, *, today: date, yellow_days: int, round_name: str | None = None
+    session: Session,
+    path: Path,
+    *,
+    today: date,
+    yellow_days: int,
+    round_name: str | None = None,
+    scope: Any = None,
 ) -> int:
+    """Write the ledger; `scope` (from ledger.reads) limits it to what the asker may see."""
     views = list_tasks(
-        session, TaskFilter(round_name=round_name), today=today, yellow_days=yellow_days
+        session,
+        TaskFilter(round_name=round_name, scope=scope),
+        today=today,
+        yellow_days=yellow_days,
     )
     rows = [export_row(v) for v in views]
     if path.suffix.lower() == ".csv":

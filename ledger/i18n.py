@@ -38,6 +38,23 @@ ZH: dict[str, str] = {
     "days.left": "还剩{days}天",
     "days.today": "今天到期",
     "days.overdue": "已逾期{days}天",
+    "audit.submit": "提交销号",
+    "audit.evidence": "上传佐证",
+    "audit.verify": "验收销号",
+    "audit.escalate": "督办升级",
+    "audit.nudge": "催办",
+    "audit.extension_request": "申请延期",
+    "audit.extension_approved": "批准延期",
+    "audit.extension_rejected": "不批准延期",
+    "audit.import_create": "导入新增",
+    "audit.import_update": "导入更新",
+    "audit.progress": "报告进展",
+    "audit.reject": "退回",
+    "audit.reopen": "回头看·重新打开",
+    "audit.long_term": "转为长期坚持",
+    "audit.unreachable": "无法送达",
+    "audit.report_due": "报告提醒",
+    "word.evidence": "佐证材料",
     # errors
     "error.generic": "操作失败：{detail}",
     "error.not_found": "找不到{what} {ref}。",
@@ -46,6 +63,8 @@ ZH: dict[str, str] = {
     "error.input": "{detail}",
     "error.need_note_or_evidence": "提交销号需要填写完成说明或上传佐证材料。",
     "error.need_reason": "{action}需要说明理由。",
+    "error.nudge_cooldown": "#{task_id} 已于 {at} 催办过，{minutes} 分钟内不重复发送。",
+    "error.reopen_past": "新的整改时限 {new} 应晚于今天（{today}）。",
     "error.long_term_no_close": "长期坚持任务不销号，请定期报告进展。",
     "error.no_deadline": "任务 #{task_id} 没有截止日期（长期坚持），无需延期。",
     "error.extension_late": "延期须在截止日期（{deadline}）前申请。",
@@ -112,6 +131,25 @@ EN: dict[str, str] = {
     "days.left": "{days} days left",
     "days.today": "due today",
     "days.overdue": "{days} days overdue",
+    "audit.submit": "submitted",
+    "audit.evidence": "evidence attached",
+    "audit.verify": "verified and closed",
+    "audit.escalate": "escalated",
+    "audit.nudge": "nudged",
+    "audit.extension_request": "extension requested",
+    "audit.extension_approved": "extension approved",
+    "audit.extension_rejected": "extension refused",
+    "audit.import_create": "imported",
+    "audit.import_update": "updated by import",
+    "audit.progress": "progress reported",
+    "audit.reject": "rejected",
+    "audit.reopen": "reopened",
+    "audit.long_term": "made long-term",
+    "audit.unreachable": "unreachable",
+    "audit.report_due": "report reminder",
+    "word.evidence": "evidence",
+    "days.left.one": "1 day left",
+    "days.overdue.one": "1 day overdue",
     "error.generic": "Failed: {detail}",
     "error.not_found": "No {what} {ref}.",
     "error.not_allowed": "Not allowed: {why}",
@@ -119,6 +157,8 @@ EN: dict[str, str] = {
     "error.input": "{detail}",
     "error.need_note_or_evidence": "Submitting needs a completion note or an evidence file.",
     "error.need_reason": "{action} needs a reason.",
+    "error.nudge_cooldown": "#{task_id} was nudged at {at}; not again within {minutes} minutes.",
+    "error.reopen_past": "The new deadline {new} must be after today ({today}).",
     "error.long_term_no_close": "Long-term tasks are not closed; report progress regularly.",
     "error.no_deadline": "Task #{task_id} has no deadline (long-term); nothing to extend.",
     "error.extension_late": "Extensions must be requested before the deadline ({deadline}).",
@@ -174,8 +214,16 @@ class _Params(dict[str, Any]):
 def render(key: str, lang: str = "zh", **params: Any) -> str:
     """The message for `key` in `lang` (falling back to Chinese), with parameters filled in."""
     catalog = CATALOGS.get(lang, ZH)
+    if params.get("days") == 1 and f"{key}.one" in catalog:  # "1 day", not "1 days"
+        key = f"{key}.one"
     template = catalog.get(key) or ZH.get(key) or key
     return template.format_map(_Params(params))
+
+
+def audit_action(action: str, lang: str = "zh") -> str:
+    """A history line's action as people say it (提交销号), never the code name (submit)."""
+    key = f"audit.{action}"
+    return render(key, lang) if key in CATALOGS.get(lang, ZH) or key in ZH else action
 
 
 def label(prefix: str, value: str, lang: str = "zh") -> str:

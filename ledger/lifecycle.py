@@ -6,7 +6,7 @@ trail, and queues the event messages the change implies.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import func, select
@@ -24,9 +24,10 @@ from ledger.enums import (
 )
 from ledger.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from ledger.i18n import register, render
-from ledger.models import Evidence, ExtensionRequest, ProgressReport, Task
+from ledger.models import AuditEvent, Evidence, ExtensionRequest, ProgressReport, Task
 from ledger.notices import task_params
 from ledger.outbox import notify, supervisors_of, task_people
+from ledger.workdays import WorkCalendar
 
 TASK_FIELDS = (
     "status",
@@ -201,6 +202,19 @@ def mark_submitted(ctx: WorkContext, task_id: int, note: str = "") -> Task:
     return task
 
 
+def report_done(ctx: WorkContext, task_id: int, note: str, *, said: str) -> tuple[Task, bool]:
+    """The owner says it is done: submitted for 销号, or, for a 长期坚持 task (never closed),
+    what they said (`said`) recorded as this period's progress report. No reply is lost.
+
+    Returns the task and whether it was submitted.
+    """
+    task = get_task(ctx, task_id)
+    if task.kind == TaskKind.LONG_TERM and said.strip():
+        record_progress(ctx, task_id, said)
+        return task, False
+    return mark_submitted(ctx, task_id, note), True
+
+
 def verify(
     ctx: WorkContext, task_id: int, opinion: str = "", *, submission: str | None = None
 ) -> Task:
@@ -315,8 +329,19 @@ def make_long_term(ctx: WorkContext, task_id: int, reason: str = "") -> Task:
     return task
 
 
-def reopen(ctx: WorkContext, task_id: int, reason: str) -> Task:
-    """回头看: a closed item found wanting goes back to 推进中."""
+def reopen(
+    ctx: WorkContext,
+    task_id: int,
+    reason: str,
+    *,
+    deadline: date | None = None,
+    calendar: WorkCalendar | None = None,
+) -> Task:
+    """回头看: a closed item found wanting goes back to 推进中 with a new deadline.
+
+    The deadline is the given date, else `policy.reopen_working_days` working days from today;
+    escalation starts again and the first closing stays in the audit trail.
+    """
     task = get_task(ctx, task_id)
     require_supervisor(ctx, task, "action.reopen")
     if task.status != TaskStatus.CLOSED:
@@ -324,7 +349,19 @@ def reopen(ctx: WorkContext, task_id: int, reason: str) -> Task:
     reason = reason.strip()
     if not reason:
         raise InvalidInput("error.need_reason", action=render("action.reopen", ctx.actor.lang))
-    before = audit.snapshot(task, TASK_FIELDS)
+    if deadline is not None and deadline <= ctx.today:
+        raise InvalidInput(
+            "error.reopen_past", new=deadline.isoformat(), today=ctx.today.isoformat()
+        )
+    before = audit.snapshot(task, (*TASK_FIELDS, "escalation_level"))
+    if task.kind != TaskKind.LONG_TERM:
+        if deadline is None:
+            calendar = calendar or WorkCalendar.from_file(ctx.settings.calendar_file)
+            deadline = calendar.add_working_days(ctx.today, ctx.settings.policy.reopen_working_days)
+        if task.original_deadline is None:
+            task.original_deadline = task.deadline
+        task.deadline = deadline
+    task.escalation_level = 0
     task.status = TaskStatus.IN_PROGRESS
     task.closed_by_id = None
     task.closed_on = None
@@ -337,9 +374,16 @@ def reopen(ctx: WorkContext, task_id: int, reason: str) -> Task:
         "reopen",
         task_id=task.id,
         before=before,
-        after={**audit.snapshot(task, TASK_FIELDS), "reason": reason},
+        after={**audit.snapshot(task, (*TASK_FIELDS, "escalation_level")), "reason": reason},
     )
-    _event(ctx, task, Duty.OWNER, "reopened", reason=reason)
+    _event(
+        ctx,
+        task,
+        Duty.OWNER,
+        "reopened",
+        reason=reason,
+        new=task.deadline.isoformat() if task.deadline else "",
+    )
     ctx.session.flush()
     return task
 
@@ -401,21 +445,29 @@ def request_extension(
     return request
 
 
-def decide_extension(
-    ctx: WorkContext, request_id: int, *, approve: bool, note: str = ""
-) -> ExtensionRequest:
+def get_extension(ctx: WorkContext, request_id: int, *, check_pending: bool) -> ExtensionRequest:
+    """An extension request its decider may see, still undecided when `check_pending`."""
     request = ctx.session.get(ExtensionRequest, request_id)
     if request is None:
         raise NotFound(what=render("word.extension", ctx.actor.lang), ref=f"#{request_id}")
     task = get_task(ctx, request.task_id)
     require_supervisor(ctx, task, "action.decide_extension")
     refuse_own_task(ctx, task, "action.decide_extension")
-    if request.status != ExtensionStatus.PENDING:
+    if check_pending and request.status != ExtensionStatus.PENDING:
         raise InvalidInput(
             "error.extension_decided",
             request_id=request_id,
             status=render(f"ext.{request.status}", ctx.actor.lang),
         )
+    return request
+
+
+def decide_extension(
+    ctx: WorkContext, request_id: int, *, approve: bool, note: str = ""
+) -> ExtensionRequest:
+    """Approve, or refuse with a reason the owner receives (as 退回 needs one)."""
+    request = get_extension(ctx, request_id, check_pending=True)
+    task = get_task(ctx, request.task_id)
     if task.status == TaskStatus.CLOSED or task.kind == TaskKind.LONG_TERM:
         raise stale(
             ctx,
@@ -432,6 +484,10 @@ def decide_extension(
             "stale.deadline_changed",
             task_id=task.id,
             deadline=task.deadline.isoformat() if task.deadline else "—",
+        )
+    if not approve and not note.strip():
+        raise InvalidInput(
+            "error.need_reason", action=render("action.decide_extension", ctx.actor.lang)
         )
     before = audit.snapshot(task, TASK_FIELDS)
     request.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
@@ -541,6 +597,15 @@ def nudge(ctx: WorkContext, task_id: int) -> int:
         )
     assert task.id is not None
     owners = task_people(ctx.session, task.id, Duty.OWNER)
+    cooldown = ctx.settings.policy.nudge_cooldown_minutes
+    last = last_nudge(ctx, task.id) if cooldown else None
+    if last is not None:  # one went out within the cooldown: one message, not two
+        raise InvalidInput(
+            "error.nudge_cooldown",
+            task_id=task.id,
+            at=_aware(last).astimezone(ctx.settings.zone).strftime("%H:%M"),
+            minutes=cooldown,
+        )
     audit.record(ctx, "nudge", task_id=task.id, after={"owners": [o.name for o in owners]})
     return notify(
         ctx.session,
@@ -556,3 +621,19 @@ def nudge(ctx: WorkContext, task_id: int) -> int:
             "by": ctx.actor.name,
         },
     )
+
+
+def last_nudge(ctx: WorkContext, task_id: int) -> datetime | None:
+    """When the task was last nudged within `policy.nudge_cooldown_minutes`, if it was."""
+    since = ctx.now - timedelta(minutes=ctx.settings.policy.nudge_cooldown_minutes)
+    stmt = select(func.max(AuditEvent.at)).where(
+        AuditEvent.task_id == task_id, AuditEvent.action == "nudge", AuditEvent.at >= since
+    )
+    return ctx.session.exec(stmt).one()
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC datetimes; PostgreSQL aware ones."""
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -19,6 +19,9 @@ class Button:
     action: str
     target: int
     arg: str = ""
+    number: int | None = (
+        None  # shown after the label ("✅ 已完成 #3") where several tasks share a message
+    )
 
 
 @dataclass
@@ -31,6 +34,8 @@ TASK_BUTTONS = [
     [Button("btn.done", "done", 0), Button("btn.progress", "progress", 0)],
     [Button("btn.extend", "extend", 0), Button("btn.details", "details", 0)],
 ]
+# leaders, heads and supervisors chase a task; they do not report on it
+MANAGER_BUTTONS = [[Button("btn.remind", "remind", 0), Button("btn.details", "details", 0)]]
 REVIEW_BUTTONS = [[Button("btn.approve", "approve", 0), Button("btn.reject", "reject", 0)]]
 EXTENSION_BUTTONS = [[Button("btn.ext_yes", "ext_yes", 0), Button("btn.ext_no", "ext_no", 0)]]
 
@@ -45,7 +50,18 @@ BUTTONS_FOR_KIND: dict[str, list[list[Button]]] = {
     "reopened": TASK_BUTTONS,
     "submitted": REVIEW_BUTTONS,
     "extension_requested": EXTENSION_BUTTONS,
+    "escalation": MANAGER_BUTTONS,
+    "long_term_escalation": MANAGER_BUTTONS,
 }
+DIGEST_BUTTONS = [
+    [
+        Button("btn.done", "done", 0),
+        Button("btn.progress", "progress", 0),
+        Button("btn.details", "details", 0),
+    ]
+]
+# the same kind of notice to a leader instead of the owner
+BUTTONS_FOR_TEXT: dict[str, list[list[Button]]] = {"notice.reminder.leader": MANAGER_BUTTONS}
 
 register(
     "zh",
@@ -54,6 +70,7 @@ register(
         "btn.progress": "📝 报进展",
         "btn.extend": "⏳ 申请延期",
         "btn.details": "详情",
+        "btn.remind": "📣 催办",
         "btn.approve": "✔ 销号",
         "btn.reject": "✖ 退回",
         "btn.ext_yes": "✔ 批准延期",
@@ -81,10 +98,11 @@ register(
         "notice.verified": "{head}\n【已销号】{by} 已验收销号。{opinion}",
         "notice.rejected": "{head}\n【退回】{by} 退回了销号申请，理由：{reason}\n请继续整改后再次提交。",
         "notice.long_term": "{head}\n【转为长期坚持】{by}：{reason}\n今后每月报告进展。",
-        "notice.reopened": "{head}\n【回头看·重新整改】{by} 重新打开了该任务，理由：{reason}",
+        "notice.reopened": "{head}\n【回头看·重新整改】{by} 重新打开了该任务，理由：{reason}\n新的整改时限：{new}，请按期整改后再次提交销号。",
         "notice.extension_requested": "{head}\n【延期申请】{by} 申请将整改时限由 {old} 延至 {new}，理由：{reason}",
         "notice.extension_approved": "{head}\n【延期已批准】新的整改时限：{new}。{note}",
         "notice.extension_rejected": "{head}\n【延期未批准】整改时限不变。{note}",
+        "notice.report_due": "【报告提醒】“{round}”的整改落实情况报告应于 {due} 报送，还有{wdays}个工作日。可发送 /report 生成报告稿。",
         "notice.nudge": "{head}\n【催办】{by} 提醒您尽快推进并报告进展。整改时限：{deadline}，{days}。",
         "notice.digest": "【整改提醒汇总】您有 {count} 项任务需要关注：\n{lines}\n点下方按钮处理对应任务；回复本消息时请先选择任务。",
         "notice.digest_line": "{icon} #{task_id} {title}：{days}",
@@ -97,6 +115,7 @@ register(
         "btn.progress": "📝 Progress",
         "btn.extend": "⏳ Extension",
         "btn.details": "Details",
+        "btn.remind": "📣 Nudge",
         "btn.approve": "✔ Close",
         "btn.reject": "✖ Reject",
         "btn.ext_yes": "✔ Approve",
@@ -124,10 +143,11 @@ register(
         "notice.verified": "{head}\n[Closed] {by} verified and closed it. {opinion}",
         "notice.rejected": "{head}\n[Rejected] {by} sent it back: {reason}",
         "notice.long_term": "{head}\n[Now long-term] {by}: {reason}",
-        "notice.reopened": "{head}\n[Reopened] {by}: {reason}",
+        "notice.reopened": "{head}\n[Reopened] {by}: {reason}\nNew deadline: {new}.",
         "notice.extension_requested": "{head}\n[Extension request] {by} asks to move the deadline from {old} to {new}: {reason}",
         "notice.extension_approved": "{head}\n[Extension approved] New deadline: {new}. {note}",
         "notice.extension_rejected": "{head}\n[Extension refused] The deadline stays. {note}",
+        "notice.report_due": "[Report due] The rectification report for “{round}” is due on {due}, in {wdays} working days. Send /report for a draft.",
         "notice.nudge": "{head}\n[Nudge] {by} asks you to move this forward. Deadline: {deadline}, {days}.",
         "notice.digest": "[Reminder digest] {count} tasks need attention:\n{lines}\nUse the buttons; to reply, pick a task first.",
         "notice.digest_line": "{icon} #{task_id} {title}: {days}",
@@ -204,7 +224,8 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
     target = int(params.get("request_id") or params.get("task_id") or 0)
     # a 销号/退回 button is for the submission it announced, not a later one
     arg = str(params.get("submission") or "") if kind == "submitted" else ""
-    buttons = bind_buttons(BUTTONS_FOR_KIND.get(kind, []), target, arg) if target else []
+    template = BUTTONS_FOR_TEXT.get(text_key) or BUTTONS_FOR_KIND.get(kind, [])
+    buttons = bind_buttons(template, target, arg) if target else []
     return Notice(text=text, buttons=buttons)
 
 
@@ -221,14 +242,13 @@ def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
         )
         for p in items
     ]
-    buttons = [
-        [
-            Button("btn.done", "done", int(p["task_id"])),
-            Button("btn.progress", "progress", int(p["task_id"])),
-            Button("btn.details", "details", int(p["task_id"])),
-        ]
-        for p in items
-    ]
+    buttons = []
+    for p in items:  # an owner's actions, or a leader's (催办/详情), each naming its task
+        task_id = int(p["task_id"])
+        template = BUTTONS_FOR_TEXT.get(str(p.get("text_key", "")), DIGEST_BUTTONS)
+        buttons.append(
+            [Button(b.label_key, b.action, task_id, number=task_id) for b in template[0]]
+        )
     text = render("notice.digest", lang, count=len(items), lines="\n".join(lines))
     return Notice(text=text, buttons=buttons)
 

@@ -220,6 +220,7 @@ class AspectStats:
     problems: int = 0
     total: int = 0
     closed: int = 0
+    not_started: int = 0
     in_progress: int = 0
     submitted: int = 0
     long_term: int = 0
@@ -247,7 +248,8 @@ def stats(
             func.count(col(Task.id)),
             func.count(sa.distinct(col(Problem.id))),
             tally(status == TaskStatus.CLOSED),
-            tally(sa.and_(open_, ~is_long)),
+            tally(sa.and_(status == TaskStatus.NOT_STARTED, ~is_long)),
+            tally(sa.and_(status == TaskStatus.IN_PROGRESS, ~is_long)),
             tally(status == TaskStatus.SUBMITTED),
             tally(sa.and_(is_long, status != TaskStatus.CLOSED)),
             tally(sa.and_(open_, deadline < today)),
@@ -268,6 +270,7 @@ def stats(
         total,
         problems,
         closed,
+        not_started,
         in_prog,
         submitted,
         long_term,
@@ -280,6 +283,7 @@ def stats(
                 problems=int(problems),
                 total=int(total),
                 closed=int(closed or 0),
+                not_started=int(not_started or 0),
                 in_progress=int(in_prog or 0),
                 submitted=int(submitted or 0),
                 long_term=int(long_term or 0),

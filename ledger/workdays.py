@@ -129,6 +129,20 @@ class WorkCalendar:
             current += timedelta(days=1)
         return count
 
+    def add_working_days(self, start: date, days: int) -> date:
+        """The day `days` working days after `start` (start itself not counted)."""
+        current = start
+        for _ in range(days):
+            current = self.next_working_day(current, include=False)
+        return current
+
+    def subtract_working_days(self, end: date, days: int) -> date:
+        """The day `days` working days before `end` (end itself not counted)."""
+        current = end
+        for _ in range(days):
+            current = self.previous_working_day(current, include=False)
+        return current
+
 
 _OFFICIAL_NAMES = {
     "New Year's Day": "元旦",

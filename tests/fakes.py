@@ -16,6 +16,7 @@ BOT_USER = {"id": 999, "is_bot": True, "first_name": "整改台账", "username":
 class Call:
     method: str
     params: dict[str, Any]
+    message_id: int = 0  # what Telegram answered for a sent message
 
     @property
     def text(self) -> str:
@@ -23,14 +24,17 @@ class Call:
 
     @property
     def buttons(self) -> list[str]:
+        return [b.get("callback_data", b.get("text")) for b in self._buttons()]
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(b.get("text")) for b in self._buttons()]
+
+    def _buttons(self) -> list[dict[str, Any]]:
         markup = self.params.get("reply_markup") or {}
         if isinstance(markup, str):
             markup = json.loads(markup)
-        return [
-            b.get("callback_data", b.get("text"))
-            for row in markup.get("inline_keyboard", [])
-            for b in row
-        ]
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
 
 
 @dataclass
@@ -101,6 +105,7 @@ class RecordingRequest(BaseRequest):
             return BOT_USER
         if call.method in ("sendMessage", "sendDocument", "editMessageText"):
             self.next_message_id += 1
+            call.message_id = self.next_message_id
             chat_id = int(call.params.get("chat_id", 0))
             return {
                 "message_id": self.next_message_id,

@@ -9,6 +9,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.callbacks import PagePress, decode, encode_action
+from bot.handlers.replies import Replies
 from bot.invites import paused_reply
 from bot.render import (
     MANAGER_ROLES,
+    evidence_rows,
     keyboard,
     main_keyboard,
     page_keyboard,
@@ -27,47 +30,29 @@ from bot.render import (
     task_line,
 )
 from bot.services import BotServices
-from ledger import lifecycle
-from ledger.access import manages_filter, require_owner, require_supervisor, require_view
+from ledger import lifecycle, reads
+from ledger.access import is_owner, require_owner, require_supervisor
 from ledger.context import WorkContext
 from ledger.dates import parse_date
 from ledger.enums import OfficialRole
 from ledger.errors import InvalidInput, LedgerError, NotAllowed
-from ledger.exporter import export_ledger
-from ledger.i18n import render
+from ledger.i18n import audit_action, render
 from ledger.models import GroupSubscription, Task
-from ledger.notices import TASK_BUTTONS, bind_buttons
+from ledger.notices import MANAGER_BUTTONS, TASK_BUTTONS, bind_buttons
 from ledger.officials import find_official, redeem_invite, set_language
-from ledger.outbox import find_sent, record_sent
+from ledger.outbox import find_sent
 from ledger.queries import (
     TaskFilter,
-    count_tasks,
-    history,
-    list_tasks,
-    stats,
-    task_view,
 )
 from ledger.texts import LIGHT_ICON, days_text, deadline_text, task_label
 
 log = logging.getLogger(__name__)
 
-DONE_WORDS = ("已完成整改", "整改完成", "已整改", "已完成", "完成", "done", "finished", "completed")
 MAX_INPUT = 2000
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
-def split_done(text: str) -> tuple[bool, str]:
-    """'已完成，方案已印发' -> (True, '方案已印发'); anything else -> (False, text)."""
-    stripped = text.strip()
-    lowered = stripped.lower()
-    for word in DONE_WORDS:
-        if lowered.startswith(word):
-            rest = stripped[len(word) :].lstrip(" ,，.。:：;；!！-—")
-            return True, rest
-    return False, stripped
-
-
-class Handlers:
+class Handlers(Replies):
     def __init__(self, services: BotServices) -> None:
         self.svc = services
 
@@ -238,22 +223,14 @@ class Handlers:
         with_owner: bool = False,
     ) -> None:
         size = ctx.settings.policy.page_size
-        total = count_tasks(ctx.session, flt, ctx.today)
+        total = reads.task_count(ctx, flt)
         lang = ctx.actor.lang
         if total == 0:
             text, markup = render("bot.no_tasks", lang), None
         else:
             pages = max(1, math.ceil(total / size))
             page = min(max(page, 1), pages)
-            views = list_tasks(
-                ctx.session,
-                flt,
-                today=ctx.today,
-                yellow_days=ctx.settings.policy.yellow_days,
-                order=order,
-                limit=size,
-                offset=(page - 1) * size,
-            )
+            views = reads.task_list(ctx, flt, order=order, limit=size, offset=(page - 1) * size)
             lines = [task_line(v, lang, with_owner=with_owner) for v in views]
             text = (
                 render("bot.list_title", lang, title=title, total=total, page=page, pages=pages)
@@ -281,10 +258,9 @@ class Handlers:
             )
         if official.role not in MANAGER_ROLES:
             raise NotAllowed(why=render("bot.not_for_you", lang))
-        scope = manages_filter(ctx.session, official)
         if name == "overdue":
             return (
-                TaskFilter(overdue=True, scope=scope),
+                TaskFilter(overdue=True),
                 render("bot.title.overdue", lang),
                 "overdue",
                 True,
@@ -292,14 +268,14 @@ class Handlers:
         if name == "due":
             days = int(arg or 7)
             return (
-                TaskFilter(due_within_days=days, scope=scope),
+                TaskFilter(due_within_days=days),
                 render("bot.title.due", lang, days=days),
                 "deadline",
                 True,
             )
         if name == "pending":
             return (
-                TaskFilter(awaiting_verification=True, scope=scope),
+                TaskFilter(awaiting_verification=True),
                 render("bot.title.pending", lang),
                 "deadline",
                 True,
@@ -309,7 +285,7 @@ class Handlers:
             if target is None:
                 raise InvalidInput("error.official_unknown", name=arg)
             return (
-                TaskFilter(owner_name=target.name, open_only=True, scope=scope),
+                TaskFilter(owner_name=target.name, open_only=True),
                 render("bot.title.owner", lang, name=target.name),
                 "deadline",
                 True,
@@ -343,41 +319,31 @@ class Handlers:
 
     async def pending_buttons(self, update: Update, ctx: WorkContext, flt: TaskFilter) -> None:
         """Each awaiting item with ✔ 销号 / ✖ 退回 buttons (first page only)."""
-        views = list_tasks(
-            ctx.session,
-            flt,
-            today=ctx.today,
-            yellow_days=ctx.settings.policy.yellow_days,
-            order="deadline",
-            limit=ctx.settings.policy.page_size,
-        )
-        rows = [
-            [
-                InlineKeyboardButton(
-                    f"✔ #{v.id}",
-                    callback_data=encode_action(
-                        "approve", v.id, lifecycle.submission_stamp(v.task)
+        views = reads.task_list(ctx, flt, order="deadline", limit=ctx.settings.policy.page_size)
+        files = reads.evidence_of(ctx.session, [v.id for v in views])
+        rows: list[list[InlineKeyboardButton]] = []
+        for v in views:  # each item's decision, then its evidence files to open first
+            stamp = lifecycle.submission_stamp(v.task)
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        f"✔ #{v.id}", callback_data=encode_action("approve", v.id, stamp)
                     ),
-                ),
-                InlineKeyboardButton(
-                    f"✖ #{v.id}",
-                    callback_data=encode_action("reject", v.id, lifecycle.submission_stamp(v.task)),
-                ),
-            ]
-            for v in views
-        ]
+                    InlineKeyboardButton(
+                        f"✖ #{v.id}", callback_data=encode_action("reject", v.id, stamp)
+                    ),
+                ]
+            )
+            rows += evidence_rows([e for e in files if e.task_id == v.id])
         if rows:
             lines = [f"#{v.id} {v.task.title}：{v.task.completion_note or '—'}" for v in views]
             await self.answer(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
     # --- task details and actions --------------------------------------------------------
-    def detail_text(self, ctx: WorkContext, task_id: int) -> str:
-        task = lifecycle.get_task(ctx, task_id)
-        require_view(ctx, task)
-        view = task_view(
-            ctx.session, task_id, today=ctx.today, yellow_days=ctx.settings.policy.yellow_days
-        )
-        assert view is not None
+    def detail(self, ctx: WorkContext, task_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
+        """A task as the asker may see it, with its actions and each evidence file as a button."""
+        detail = reads.task_detail(ctx, task_id)
+        view, task = detail.view, detail.view.task
         lang = ctx.actor.lang
         text = render(
             "bot.detail",
@@ -402,15 +368,24 @@ class Handlers:
             progress=view.latest_progress or "—",
             evidence=view.evidence_count,
         )
-        events = history(ctx.session, task_id, limit=10)
-        if events:
+        if detail.events:
             text += render("bot.history_title", lang)
-            for event in events:
+            for event in detail.events:
                 when = event.at.astimezone(ctx.settings.zone).strftime("%m-%d %H:%M")
                 text += "\n" + render(
-                    "bot.history_line", lang, when=when, who=event.actor_name, action=event.action
+                    "bot.history_line",
+                    lang,
+                    when=when,
+                    who=event.actor_name,
+                    action=audit_action(event.action, lang),
                 )
-        return text
+        official = ctx.actor.official
+        owner = official is not None and is_owner(ctx.session, official, task)
+        template = TASK_BUTTONS if owner or ctx.actor.is_operator else MANAGER_BUTTONS
+        markup = keyboard(
+            bind_buttons(template, task_id), lang, extra=evidence_rows(detail.evidence)
+        )
+        return text, markup
 
     async def task(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/task ID: details and history."""
@@ -420,12 +395,8 @@ class Handlers:
             if len(args) != 1:
                 raise self.usage(ctx.actor.lang, "/task 编号")
             task_id = self.task_id(args[0], ctx.actor.lang)
-            text = self.detail_text(ctx, task_id)
-            await self.answer(
-                update,
-                text,
-                reply_markup=keyboard(bind_buttons(TASK_BUTTONS, task_id), ctx.actor.lang),
-            )
+            text, markup = self.detail(ctx, task_id)
+            await self.answer(update, text, reply_markup=markup)
 
         await self.guarded(update, work)
 
@@ -438,10 +409,8 @@ class Handlers:
                 raise self.usage(ctx.actor.lang, "/done 编号 [完成说明]")
             task_id = self.task_id(args[0], ctx.actor.lang)
             note = self.check_length(" ".join(args[1:]), ctx.actor.lang)
-            task = lifecycle.mark_submitted(ctx, task_id, note)
-            await self.answer(
-                update, render("bot.submitted", ctx.actor.lang, label=task_label(task))
-            )
+            task, submitted = lifecycle.report_done(ctx, task_id, note, said=note)
+            await self.answer(update, self.done_text(ctx, task, submitted))
 
         await self.guarded(update, work)
 
@@ -466,7 +435,7 @@ class Handlers:
     async def extend_with(
         self, update: Update, ctx: WorkContext, task_id: int, words: list[str]
     ) -> None:
-        usage = "/extend 编号 YYYY-MM-DD 理由"
+        usage = self.extend_usage(ctx)
         if len(words) < 2:
             raise self.usage(ctx.actor.lang, usage)
         try:
@@ -488,13 +457,18 @@ class Handlers:
             ),
         )
 
+    @staticmethod
+    def extend_usage(ctx: WorkContext) -> str:
+        """Usage with an example date relative to today, never one long past."""
+        return f"/extend 编号 YYYY-MM-DD 理由（例如 /extend 12 {(ctx.today + timedelta(days=30)).isoformat()} 需等待上级批复）"
+
     async def extend(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/extend ID YYYY-MM-DD reason"""
 
         async def work(ctx: WorkContext) -> None:
             args = context.args or []
             if len(args) < 3:
-                raise self.usage(ctx.actor.lang, "/extend 编号 YYYY-MM-DD 理由")
+                raise self.usage(ctx.actor.lang, self.extend_usage(ctx))
             await self.extend_with(update, ctx, self.task_id(args[0], ctx.actor.lang), args[1:])
 
         await self.guarded(update, work)
@@ -530,12 +504,41 @@ class Handlers:
             args = context.args or []
             if len(args) != 1:
                 raise self.usage(ctx.actor.lang, "/remind 编号")
-            task_id = self.task_id(args[0], ctx.actor.lang)
-            count = lifecycle.nudge(ctx, task_id)
-            task = lifecycle.get_task(ctx, task_id)
+            await self.send_nudge(update, ctx, self.task_id(args[0], ctx.actor.lang))
+
+        await self.guarded(update, work, managers_only=True)
+
+    async def reopen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/reopen ID [YYYY-MM-DD] reason: 回头看 with a new deadline."""
+
+        async def work(ctx: WorkContext) -> None:
+            args = context.args or []
+            lang = ctx.actor.lang
+            example = (ctx.today + timedelta(days=14)).isoformat()
+            usage = f"/reopen 编号 [{example}] 理由"
+            if len(args) < 2:
+                raise self.usage(lang, usage)
+            task_id = self.task_id(args[0], lang)
+            deadline = None
+            rest = args[1:]
+            if re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}", rest[0]):
+                try:
+                    deadline = parse_date(rest[0])
+                except ValueError:
+                    raise InvalidInput("error.bad_date", value=rest[0][:30]) from None
+                rest = rest[1:]
+            if not rest:
+                raise self.usage(lang, usage)
+            reason = self.check_length(" ".join(rest), lang)
+            task = lifecycle.reopen(ctx, task_id, reason, deadline=deadline)
             await self.answer(
                 update,
-                render("bot.reminded", ctx.actor.lang, label=task_label(task), count=count),
+                render(
+                    "bot.reopened",
+                    lang,
+                    label=task_label(task),
+                    new=task.deadline.isoformat() if task.deadline else "—",
+                ),
             )
 
         await self.guarded(update, work, managers_only=True)
@@ -546,9 +549,7 @@ class Handlers:
         async def work(ctx: WorkContext) -> None:
             assert ctx.actor.official is not None
             lang = ctx.actor.lang
-            rows = stats(
-                ctx.session, today=ctx.today, scope=manages_filter(ctx.session, ctx.actor.official)
-            )
+            rows = reads.aspect_stats(ctx)
             if not rows:
                 await self.answer(update, render("bot.no_tasks", lang))
                 return
@@ -558,9 +559,10 @@ class Handlers:
                 render(
                     "bot.stats_line",
                     lang,
-                    label=f"{aspect_label(r.number)}{r.title[:16]}",
+                    label=f"{aspect_label(r.number)}{r.title}",
                     total=r.total,
                     closed=r.closed,
+                    not_started=r.not_started,
                     in_progress=r.in_progress,
                     submitted=r.submitted,
                     long_term=r.long_term,
@@ -594,13 +596,8 @@ class Handlers:
 
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"整改台账-{ctx.today.isoformat()}.xlsx"
-                await asyncio.to_thread(  # heavy: off the event loop, so delivery goes on
-                    export_ledger,
-                    ctx.session,
-                    path,
-                    today=ctx.today,
-                    yellow_days=ctx.settings.policy.yellow_days,
-                )
+                # heavy: off the event loop, so delivery goes on
+                await asyncio.to_thread(reads.export, ctx, path)
                 message = update.effective_message
                 if message is not None:
                     await message.reply_document(
@@ -619,28 +616,15 @@ class Handlers:
         async def work(ctx: WorkContext) -> None:
             import tempfile
 
-            from ledger.reports import gather, write_report
+            from ledger.reports import write_report
 
-            assert ctx.actor.official is not None
             public = any(a.lower() in ("public", "公开") for a in (context.args or []))
-            views = list_tasks(
-                ctx.session,
-                TaskFilter(scope=manages_filter(ctx.session, ctx.actor.official)),
-                today=ctx.today,
-                yellow_days=ctx.settings.policy.yellow_days,
-                order="deadline",
-            )
-            if not views:
+            round_name = reads.latest_round(ctx)
+            if round_name is None:
                 await self.answer(update, render("bot.no_tasks", ctx.actor.lang))
                 return
-            latest = max(views, key=lambda v: v.task.round_id)
-            data = await asyncio.to_thread(  # heavy: off the event loop, so delivery goes on
-                gather,
-                ctx.session,
-                latest.round_name,
-                today=ctx.today,
-                yellow_days=ctx.settings.policy.yellow_days,
-            )
+            # heavy: off the event loop, so delivery goes on
+            data = await asyncio.to_thread(reads.report_data, ctx, round_name)
             with tempfile.TemporaryDirectory() as tmp:
                 suffix = "公开版" if public else "内部版"
                 path = Path(tmp) / f"整改落实情况报告-{suffix}-{ctx.today.isoformat()}.docx"
@@ -653,7 +637,7 @@ class Handlers:
                         caption=render(
                             "bot.report_caption",
                             ctx.actor.lang,
-                            round=latest.round_name,
+                            round=round_name,
                             rate=data.completion_rate,
                         ),
                     )
@@ -707,13 +691,12 @@ class Handlers:
             reply_to = message.reply_to_message
             row = find_sent(ctx.session, message.chat_id, reply_to.message_id) if reply_to else None
             lang = ctx.actor.lang
-            if row is None or (row.task_id is None and not row.params.get("digest_task_ids")):
-                await self.answer(update, render("bot.reply_unknown", lang))
-                return
-            if row.task_id is None:
-                await self.ask_which(update, lang, row.params["digest_task_ids"])
-                return
             text = self.check_length(words, lang)
+            if row is None or row.task_id is None:
+                # no task to apply it to: keep the message and ask which task it is about
+                digest = row.params.get("digest_task_ids") if row is not None else None
+                await self.ask_which(update, ctx, {"text": text}, digest)
+                return
             task_id = row.task_id
             intent = row.params.get("action", "") if row.kind == "prompt" else ""
             if intent == "extend":
@@ -725,33 +708,16 @@ class Handlers:
                 task = lifecycle.reject(ctx, task_id, text, submission=submission)
                 await self.answer(update, render("bot.rejected", lang, label=task_label(task)))
                 return
-            is_done, rest = split_done(text)
-            if intent == "done" or (is_done and intent != "progress"):
-                task = lifecycle.mark_submitted(ctx, task_id, rest if is_done else text)
-                await self.answer(update, render("bot.submitted", lang, label=task_label(task)))
+            if intent == "ext_no":
+                request = lifecycle.decide_extension(
+                    ctx, int(row.params["request_id"]), approve=False, note=text
+                )
+                task = lifecycle.get_task(ctx, request.task_id)
+                await self.answer(update, render("bot.ext_rejected", lang, label=task_label(task)))
                 return
-            lifecycle.record_progress(ctx, task_id, text)
-            task = lifecycle.get_task(ctx, task_id)
-            await self.answer(update, render("bot.progress_recorded", lang, label=task_label(task)))
+            await self.apply_text(update, ctx, task_id, text, intent)
 
         await self.guarded(update, work)
-
-    async def ask_which(self, update: Update, lang: str, task_ids: list[int]) -> None:
-        rows = [
-            [
-                InlineKeyboardButton(
-                    render("btn.done", lang) + f" #{t}", callback_data=encode_action("done", t)
-                ),
-                InlineKeyboardButton(
-                    render("btn.progress", lang) + f" #{t}",
-                    callback_data=encode_action("progress", t),
-                ),
-            ]
-            for t in task_ids[:20]
-        ]
-        await self.answer(
-            update, render("bot.reply_which", lang), reply_markup=InlineKeyboardMarkup(rows)
-        )
 
     async def file(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo or document in reply to a reminder: evidence (佐证材料)."""
@@ -760,17 +726,11 @@ class Handlers:
             return
 
         async def work(ctx: WorkContext) -> None:
-            lang = ctx.actor.lang
             reply_to = message.reply_to_message
             row = find_sent(ctx.session, message.chat_id, reply_to.message_id) if reply_to else None
-            if row is None or row.task_id is None:
-                if row is not None and row.params.get("digest_task_ids"):
-                    await self.ask_which(update, lang, row.params["digest_task_ids"])
-                    return
-                await self.answer(update, render("bot.reply_unknown", lang))
-                return
-            task = lifecycle.get_task(ctx, row.task_id)
-            require_owner(ctx, task)
+            task = lifecycle.get_task(ctx, row.task_id) if row and row.task_id else None
+            if task is not None:
+                require_owner(ctx, task)
             if message.document is not None:
                 doc = message.document
                 file_id, unique = doc.file_id, doc.file_unique_id
@@ -780,54 +740,43 @@ class Handlers:
                 photo = message.photo[-1]
                 file_id, unique = photo.file_id, photo.file_unique_id
                 name, size, mime = f"photo-{unique}.jpg", photo.file_size or 0, "image/jpeg"
-            lifecycle.check_evidence(ctx, task, size)
+            if task is not None:
+                lifecycle.check_evidence(ctx, task, size)
+            else:
+                lifecycle.check_evidence_size(ctx, size)
             telegram_file = await context.bot.get_file(file_id)
             buffer = io.BytesIO()
             await telegram_file.download_to_memory(buffer)
             data = buffer.getvalue()
             sha = hashlib.sha256(data).hexdigest()
-            local, created = self.store(ctx, task.id or 0, sha, name, data)
-            try:
-                lifecycle.add_evidence(
-                    ctx,
-                    task.id or 0,
-                    file_name=name,
-                    size=len(data),
-                    mime_type=mime,
-                    sha256=sha,
-                    telegram_file_id=file_id,
-                    telegram_file_unique_id=unique,
-                    local_path=str(local),
-                )
-                caption = (message.caption or "").strip()
-                if caption:
-                    is_done, rest = split_done(caption)
-                    if is_done:
-                        lifecycle.mark_submitted(ctx, task.id or 0, rest)
-                    else:
-                        lifecycle.record_progress(ctx, task.id or 0, caption)
-            except LedgerError:
-                if created:  # refused evidence leaves no copy in evidence/ (nor in backups)
-                    local.unlink(missing_ok=True)
-                raise
-            await self.answer(
-                update,
-                render(
-                    "bot.evidence_recorded",
-                    lang,
-                    file=name,
-                    size=_size(len(data)),
-                    label=task_label(task),
-                ),
-            )
+            folder = f"task-{task.id}" if task is not None else "unsorted"
+            local, created = self.store(ctx, folder, sha, name, data)
+            kept = {
+                "file_name": name,
+                "size": len(data),
+                "mime_type": mime,
+                "sha256": sha,
+                "telegram_file_id": file_id,
+                "telegram_file_unique_id": unique,
+                "local_path": str(local),
+                "created": created,
+                "caption": self.check_length((message.caption or "").strip(), ctx.actor.lang),
+            }
+            if task is None:
+                # not a reply to a task: keep the file and ask which task it belongs to
+                digest = row.params.get("digest_task_ids") if row is not None else None
+                await self.ask_which(update, ctx, kept, digest)
+                return
+            await self.apply_file(update, ctx, task.id or 0, kept)
 
         await self.guarded(update, work)
 
     def store(
-        self, ctx: WorkContext, task_id: int, sha: str, name: str, data: bytes
+        self, ctx: WorkContext, folder_name: str, sha: str, name: str, data: bytes
     ) -> tuple[Path, bool]:
-        """Evidence kept owner-only, one folder per task, named by its hash; (path, created)."""
-        folder = ctx.settings.evidence_dir / f"task-{task_id}"
+        """Evidence kept owner-only, one folder per task (or unsorted), named by its hash;
+        (path, created)."""
+        folder = ctx.settings.evidence_dir / folder_name
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         ctx.settings.evidence_dir.chmod(0o700)
         safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
@@ -878,11 +827,8 @@ class Handlers:
         chat = update.effective_chat
         assert chat is not None
         if action == "details":
-            await self.answer(
-                update,
-                self.detail_text(ctx, target),
-                reply_markup=keyboard(bind_buttons(TASK_BUTTONS, target), lang),
-            )
+            text, markup = self.detail(ctx, target)
+            await self.answer(update, text, reply_markup=markup)
         elif action in ("done", "progress", "extend", "reject"):
             task = lifecycle.get_task(ctx, target)
             if action == "reject":
@@ -895,28 +841,36 @@ class Handlers:
                 lifecycle.mark_submitted(ctx, target, "")
                 await self.answer(update, render("bot.submitted", lang, label=task_label(task)))
                 return
-            from telegram import ForceReply
-
-            sent = await self.answer(
-                update,
-                render(f"bot.prompt.{action}", lang, label=task_label(task)),
-                reply_markup=ForceReply(selective=True),
+            text = render(
+                f"bot.prompt.{action}",
+                lang,
+                label=task_label(task),
+                example=((task.deadline or ctx.today) + timedelta(days=30)).isoformat(),
             )
-            if sent is not None:
-                record_sent(
-                    ctx.session,
-                    kind="prompt",
-                    chat_id=chat.id,
-                    message_id=sent.message_id,
-                    now=ctx.now,
-                    recipient_id=ctx.actor.official_id,
-                    task_id=target,
-                    params={"action": action, "submission": arg},
-                )
+            await self.prompt(
+                update, ctx, text, task_id=target, params={"action": action, "submission": arg}
+            )
         elif action == "approve":
             task = lifecycle.verify(ctx, target, "", submission=arg)
             await self.answer(update, render("bot.approved", lang, label=task_label(task)))
-        elif action in ("ext_yes", "ext_no"):
+        elif action == "remind":
+            await self.send_nudge(update, ctx, target)
+        elif action == "file":
+            await self.send_evidence(update, ctx, target)
+        elif action == "ext_no":
+            # a refusal needs a reason, as 退回 does: ask for it, decide when it comes back
+            request = lifecycle.get_extension(ctx, target, check_pending=True)
+            task = lifecycle.get_task(ctx, request.task_id)
+            await self.prompt(
+                update,
+                ctx,
+                render("bot.prompt.ext_no", lang, label=task_label(task)),
+                task_id=request.task_id,
+                params={"action": "ext_no", "request_id": target},
+            )
+        elif action == "pick":
+            await self.apply_picked(update, ctx, target)
+        elif action in ("ext_yes",):
             request = lifecycle.decide_extension(ctx, target, approve=action == "ext_yes")
             task = lifecycle.get_task(ctx, request.task_id)
             key = "bot.ext_approved" if action == "ext_yes" else "bot.ext_rejected"
@@ -931,9 +885,3 @@ class Handlers:
             )
         else:
             raise InvalidInput("error.input", detail=render("bot.button_stale", lang))
-
-
-def _size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB"
-    return f"{max(size, 1) // 1024 or 1} KB"

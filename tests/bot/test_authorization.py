@@ -1,7 +1,11 @@
 """Every command and button × every role: the expected outcome of each, in one table.
 
 Task A is 赵磊's (leader 李明, supervisor 陈静, unit 办公室), open; task B is the same people's,
-awaiting verification; task C belongs to 孙丽 and 张伟 in another unit.
+awaiting verification; task C belongs to 孙丽 (and 钱多, never bound) and 张伟 in another unit,
+overdue. 王建国 heads 办公室; 周总 is a head with no unit (the whole organisation's).
+
+The second table says what comes back: for each role and each answer that lists tasks, which
+tasks and names appear in it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from sqlmodel import select
 
 from bot.app import build_application
 from ledger import lifecycle
-from ledger.models import Official, Task
+from ledger.enums import OfficialRole
+from ledger.models import Official, Outbox, Task
 from tests.bot.conftest import TODAY, TOKEN, USERS, callback_update, feed, message_update
 from tests.conftest import SHANGHAI_9AM_UTC
 from tests.factories import as_official, build_ledger, task_row
@@ -26,6 +31,7 @@ ROLES = {
     "leader": USERS["李明"],
     "other leader": USERS["张伟"],
     "head": USERS["王建国"],
+    "chief": 4002,
     "supervisor": USERS["陈静"],
     "admin": USERS["管理员"],
 }
@@ -42,13 +48,20 @@ def row(**outcomes: str) -> dict[str, str]:
 
 
 EVERYONE = row(
-    owner=OK, other_owner=OK, leader=OK, other_leader=OK, head=OK, supervisor=OK, admin=OK
+    owner=OK,
+    other_owner=OK,
+    leader=OK,
+    other_leader=OK,
+    head=OK,
+    chief=OK,
+    supervisor=OK,
+    admin=OK,
 )
-MANAGERS = row(leader=OK, other_leader=OK, head=OK, supervisor=OK, admin=OK)
-VIEWERS_OF_A = row(owner=OK, leader=OK, head=OK, supervisor=OK, admin=OK)
+MANAGERS = row(leader=OK, other_leader=OK, head=OK, chief=OK, supervisor=OK, admin=OK)
+VIEWERS_OF_A = row(owner=OK, leader=OK, head=OK, chief=OK, supervisor=OK, admin=OK)
 OWNER_OF_A = row(owner=OK, admin=OK)
 SUPERVISORS = row(supervisor=OK, admin=OK)
-CHASERS_OF_A = row(leader=OK, head=OK, supervisor=OK, admin=OK)
+CHASERS_OF_A = row(leader=OK, head=OK, chief=OK, supervisor=OK, admin=OK)
 
 MATRIX: list[tuple[str, dict[str, str]]] = [
     ("/help", EVERYONE),
@@ -88,7 +101,7 @@ async def world(session, settings, engine, clock, tmp_path):
         task_row(
             "C",
             TODAY - timedelta(days=2),
-            "孙丽",
+            "孙丽、钱多",
             leader="张伟",
             unit="产业发展股",
             aspect="(二)方面二",
@@ -96,10 +109,14 @@ async def world(session, settings, engine, clock, tmp_path):
         ),
     ]
     build_ledger(session, settings, SHANGHAI_9AM_UTC, tmp_path, today=TODAY, rows=rows)
+    session.add(Official(name="周总", role=OfficialRole.HEAD, unit="", created_at=SHANGHAI_9AM_UTC))
+    session.flush()
     for official in session.exec(select(Official)):
+        if official.name == "周总":
+            official.telegram_user_id = official.chat_id = ROLES["chief"]
         if official.name in USERS:
             official.telegram_user_id = official.chat_id = USERS[official.name]
-            session.add(official)
+        session.add(official)
     session.commit()
     ids = {t.ref: t.id for t in session.exec(select(Task))}
     lifecycle.mark_submitted(
@@ -136,3 +153,81 @@ async def test_authorization_matrix(world, action, role, expected):
     else:
         assert not any(marker in reply for marker in DENIALS), f"{role} {text}: {reply[:80]}"
         assert UNBOUND_TEXT not in reply
+
+
+# --- what comes back ----------------------------------------------------------------------
+# the tasks each role may see as a manager (owners see theirs through /mine)
+SEES = {
+    "leader": "AB",
+    "other leader": "C",
+    "head": "AB",
+    "chief": "ABC",
+    "supervisor": "ABC",
+    "admin": "ABC",
+}
+# which tasks each answer can hold at all: /due 30 the open ones due within 30 days, …
+ANSWERS = {"/overdue": "C", "/due 30": "A", "/pending": "B", "/owner 孙丽": "C", "/stats": "ABC"}
+ANSWERS.update({"/export": "ABC", "/report": "ABC", "digest": "ABC"})
+COMES_BACK = [(answer, role) for answer in ANSWERS for role in SEES]
+
+
+def _titles(text: str) -> set[str]:
+    return {ref for ref in "ABC" if f"任务{ref}" in text}
+
+
+async def _answer_text(app, request, session, settings, clock, answer: str, user: int) -> str:
+    """Everything the asker gets back, as text: messages, the xlsx rows, the docx paragraphs."""
+    from io import BytesIO
+
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from jobs.policy import SweepPolicy
+    from jobs.sweep import sweep
+    from ledger.notices import render_notice
+    from ledger.workdays import WorkCalendar
+
+    if answer == "digest":
+        sweep(
+            session=session,
+            now=clock.now(),
+            policy=SweepPolicy.from_settings(settings, WorkCalendar()),
+        )
+        session.commit()
+        official = session.exec(select(Official).where(Official.telegram_user_id == user)).one()
+        row = session.exec(
+            select(Outbox).where(Outbox.kind == "weekly_digest", Outbox.recipient_id == official.id)
+        ).one()
+        text = render_notice(row.kind, row.text_key, row.params, "zh").text
+        total = row.params["total"]
+        return f"{text}\n(total {total})"
+    before = len(request.calls)
+    await feed(app, message_update(user, answer))
+    calls = request.calls[before:]
+    texts = [c.text for c in calls if c.method == "sendMessage"]
+    for name, content in request.uploads[-1:] if request.sent("sendDocument") else []:
+        if name.endswith(".xlsx"):
+            sheet = load_workbook(BytesIO(content)).active
+            texts += ["\t".join(str(c or "") for c in r) for r in sheet.iter_rows(values_only=True)]
+        elif name.endswith(".docx"):
+            texts += [p.text for p in Document(BytesIO(content)).paragraphs]
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize(("answer", "role"), COMES_BACK, ids=[f"{a}-{r}" for a, r in COMES_BACK])
+async def test_what_comes_back(world, session, settings, clock, answer, role):
+    app, request, _ids = world
+    text = await _answer_text(app, request, session, settings, clock, answer, ROLES[role])
+    expected = set(SEES[role]) & set(ANSWERS[answer])
+    if answer == "digest":
+        # figures are counts: the digest counts exactly the tasks in scope, and names the
+        # unbound 钱多 only to those who see task C
+        assert f"(total {len(SEES[role])})" in text
+        assert ("钱多" in text) == ("C" in SEES[role]), text
+        return
+    if answer == "/stats":
+        assert f"合计 {len(SEES[role])} 项" in text, text
+        return
+    assert _titles(text) == expected, f"{role} {answer}: {text[:300]}"
+    if answer in ("/export", "/report") and "C" not in SEES[role]:
+        assert "孙丽" not in text and "钱多" not in text

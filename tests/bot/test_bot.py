@@ -16,7 +16,8 @@ from jobs.policy import SweepPolicy
 from jobs.sweep import sweep
 from ledger.context import Actor, WorkContext
 from ledger.enums import OutboxStatus, TaskStatus, Via
-from ledger.models import AuditEvent, Evidence, Official, Outbox, Task
+from ledger.i18n import render
+from ledger.models import AuditEvent, Evidence, Official, Outbox, ProgressReport, Task
 from ledger.officials import create_invite
 from ledger.workdays import WorkCalendar
 from tests.bot.conftest import USERS, callback_update, feed, message_update
@@ -166,7 +167,9 @@ async def test_reply_to_reminder_records_progress_done_and_evidence(
     assert "已提交销号" in last_text(request_layer)
     assert task(session, "2").completion_note == "材料已报送"
     await feed(app, message_update(SUN, "随便说说", reply_to=424242))
-    assert "不是任务提醒" in last_text(request_layer)
+    assert "这是哪项任务的" in last_text(
+        request_layer
+    )  # kept, not dropped (tests/bot/test_chat_loop.py)
 
 
 # --- dispatcher faults -------------------------------------------------------------------
@@ -446,9 +449,19 @@ async def test_reply_to_a_digest_asks_which_task(
     assert {f"a:done:{ledger.id('1')}", f"a:done:{ledger.id('3')}"} <= set(digest.buttons)
     assert all(r.status == OutboxStatus.SENT for r in outbox(session))
     marker = session.exec(select(Outbox).where(Outbox.kind == "digest")).one()
+    assert f"{render('btn.done')} #{ledger.id('3')}" in digest.labels  # names its task
     await feed(app, message_update(ZHAO, "进展顺利", reply_to=marker.sent_message_id))
-    assert "请先选择" in last_text(request_layer)
-    assert f"a:progress:{ledger.id('3')}" in request_layer.sent()[-1].buttons
+    assert "这是哪项任务的" in last_text(request_layer)
+    question = request_layer.sent()[-1]
+    assert set(question.buttons) == {f"a:pick:{ledger.id('1')}", f"a:pick:{ledger.id('3')}"}
+    await feed(
+        app,
+        callback_update(ZHAO, f"a:pick:{ledger.id('3')}", message_id=question.message_id),
+    )
+    assert "已记录进展：#" in last_text(request_layer)
+    session.expire_all()
+    reports = session.exec(select(ProgressReport)).all()
+    assert [(r.task_id, r.text) for r in reports] == [(ledger.id("3"), "进展顺利")]
 
 
 async def test_export_sends_a_real_workbook(app, ledger, request_layer):

@@ -206,6 +206,7 @@ def test_nudge_reports_how_many_owners_it_queued(session, settings, ledger):
     sup = as_official(session, settings, NOW, "陈静")
     tid = ledger.id("1")
     assert lifecycle.nudge(sup, tid) == 1
-    assert lifecycle.nudge(sup, tid) == 1  # a second nudge is a new message, not a duplicate
+    later = as_official(session, settings, NOW + timedelta(minutes=61), "陈静")
+    assert lifecycle.nudge(later, tid) == 1  # after the cooldown a new message, not a duplicate
     rows = session.exec(select(Outbox).where(Outbox.kind == "nudge")).all()
     assert len(rows) == 2 and {r.task_id for r in rows} == {tid}
