@@ -114,6 +114,8 @@ class Task(SQLModel, table=True):
     closing_opinion: str = ""
     escalation_level: int = 0
     notes: str = ""
+    # what the sheet said, per field, the last time this task was imported (see ledger.importer)
+    sheet_values: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -125,6 +127,8 @@ class Official(SQLModel, table=True):
     name: str = Field(unique=True, max_length=100)
     unit: str = ""
     title: str = ""
+    mobile: str = Field(default="", max_length=30)
+    email: str = Field(default="", max_length=200)
     role: OfficialRole = _enum(default=OfficialRole.OWNER)
     language: str = "zh"
     telegram_user_id: int | None = Field(default=None, sa_type=sa.BigInteger, unique=True)

@@ -1,7 +1,7 @@
 """web: one-time dashboard sign-in links and the sessions they open
 
 Revision ID: 0006_i16_web
-Revises: 0004_i15_delivery
+Revises: 0004_i12_people
 Create Date: 2026-12-01 16:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_i16_web"
-down_revision: str | None = "0004_i15_delivery"
+down_revision: str | None = "0004_i12_people"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
