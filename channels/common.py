@@ -36,13 +36,17 @@ register(
 )
 
 
-def action_link(settings: Settings, notice: Notice) -> str:
-    """The web action page a notice links to (these channels take no replies in our process).
-    The one place the link is made; it becomes the web's own link function when that lands."""
-    base = settings.link_base_url.rstrip("/")
-    if not base:
-        return ""
-    return f"{base}/tasks/{notice.task_id}" if notice.task_id is not None else f"{base}/mine"
+def card(settings: Settings, notice: Notice, lang: str) -> Card:
+    """A notice as these channels show it. The link is the owner's action page for its task
+    (`ledger.links`, on the notice); a digest's further tasks are listed with theirs; a
+    notice with no action link (e.g. to a supervisor) links to the web's dashboard."""
+    title, _, body = notice.text.strip().partition("\n")
+    links = notice.links
+    link = links[0].url if links else settings.web.base_url()
+    if len(links) > 1:
+        lines = [render(x.label_key, lang, url=x.url, task_id=x.task_id) for x in links]
+        body = "\n".join([body.strip(), *lines])
+    return Card(title=title.strip(), body=body.strip(), link=link)
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,6 @@ class Card:
     title: str
     body: str
     link: str
-
-
-def card(settings: Settings, notice: Notice) -> Card:
-    title, _, body = notice.text.strip().partition("\n")
-    return Card(title=title.strip(), body=body.strip(), link=action_link(settings, notice))
 
 
 def message_number(text: str) -> int:

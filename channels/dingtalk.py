@@ -4,8 +4,7 @@ opens the action page.
 The access token (`gettoken?appkey&appsecret`, 7200 s) is cached and renewed when refused.
 `asyncsend_v2` only queues the message: `getsendresult` then says whether the userid was
 invalid or the user is out of quota. DingTalk shows the same content to a user once a day,
-so every card carries its date (a reminder repeated tomorrow still arrives; the same card
-sent again the same day after a crash is shown once). Quota errors (the app's daily
+so every card carries its date (a reminder repeated tomorrow still arrives). Quota errors (the app's daily
 limit per user or the API's rate) back off and retry later.
 """
 
@@ -57,7 +56,7 @@ class DingTalkSender(AppSender):
         return "gettoken", {"appkey": self.cfg.app_key, "appsecret": self.secret}
 
     def render(self, notice: Notice, lang: str) -> Sequence[ActionCard]:
-        shown = card(self.settings, notice)
+        shown = card(self.settings, notice, lang)
         stamp = self.clock.now().astimezone(self.settings.zone).strftime("%Y-%m-%d")
         return [
             ActionCard(shown.title[:60], f"### {shown.title}\n\n{piece}\n\n> {stamp}", shown.link)

@@ -55,7 +55,7 @@ class EmailSender:
 
     def render(self, notice: Notice, lang: str) -> Sequence[Mail]:
         """One message, however long: mail has no length limit worth splitting for."""
-        shown = card(self.settings, notice)
+        shown = card(self.settings, notice, lang)
         lines = [shown.body] if shown.body else []
         if shown.link:
             lines.append(f"{render('channel.open_page', lang)}：{shown.link}")

@@ -69,7 +69,7 @@ class RobotSender:
         self.http = http or client(settings.robots.timeout)
 
     def render(self, notice: Notice, lang: str) -> Sequence[Markdown]:
-        shown = card(self.settings, notice)
+        shown = card(self.settings, notice, lang)
         link = f"\n\n[{render('channel.open_page', lang)}]({shown.link})" if shown.link else ""
         budget = self.limit_bytes - utf8_size(shown.title) - utf8_size(link) - 8
         parts = pieces(shown.body, budget, lang)

@@ -2,9 +2,8 @@
 messages to one official's userid, as a `textcard` linking to the action page.
 
 The access token (`gettoken`, 7200 s) is cached and fetched again when WeCom says it is invalid
-or expired (errcodes 40014, 42001). `enable_duplicate_check` makes WeCom drop the same card to
-the same person within `duplicate_check_interval`: a send repeated after a crash is not shown
-twice. WeCom drops messages past 30 a minute and 1000 an hour per member *silently*, so the
+or expired (errcodes 40014, 42001). `enable_duplicate_check` makes WeCom drop an identical card to
+the same person within `duplicate_check_interval`. WeCom drops messages past 30 a minute and 1000 an hour per member *silently*, so the
 worker paces each userid `wecom.member_interval` apart (3.7 s: 973 an hour, 16 a minute).
 """
 
@@ -54,7 +53,7 @@ class WeComSender(AppSender):
 
     def render(self, notice: Notice, lang: str) -> Sequence[TextCard]:
         """One card per 512 bytes of description; the title is the notice's first line."""
-        shown = card(self.settings, notice)
+        shown = card(self.settings, notice, lang)
         title = split_text(shown.title, TITLE_BYTES, utf8_size)[0]
         link = shown.link or self.base
         body = f"{shown.body}\n{render('channel.open_page', lang)}" if shown.link else shown.body

@@ -9,20 +9,16 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from ledger.contacts import (
-    PERSON_CHANNELS,
     Routing,
     contacts_of,
     preferences,
     route,
-    set_contact,
-    set_preference,
 )
 from ledger.db import session_scope
 from ledger.enums import Channel
 from ledger.errors import InvalidInput
 from ledger.groups import add_robot, list_groups, remove_group
 from ledger.models import Official
-from ledger.officials import find_official
 
 if TYPE_CHECKING:
     from cli.main import App
@@ -45,26 +41,8 @@ SET_OPTIONS = (
 )
 
 
-def add_parsers(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> argparse.ArgumentParser:
-    """`officials [set …]` and `groups [add|remove …]`; returns the officials parser."""
-    officials = sub.add_parser(
-        "officials", help="list officials, their channels and the one in use; `set` their contacts"
-    )
-    actions = officials.add_subparsers(dest="action", metavar="ACTION")
-    p = actions.add_parser("set", help="set a person's contacts (empty value clears one)")
-    p.add_argument("name")
-    for option, _, metavar, what in SET_OPTIONS:
-        p.add_argument(f"--{option}", metavar=metavar, help=what)
-    p.add_argument(
-        "--prefer",
-        metavar="CHANNEL",
-        help="this person's first channel: "
-        + ", ".join(c.value for c in PERSON_CHANNELS)
-        + " ('' for the order)",
-    )
-
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`groups [add|remove …]` (`officials set --wecom/--dingtalk/--prefer` is in cli.main)."""
     groups = sub.add_parser(
         "groups", help="group chats for the weekly digest: list, add a robot, remove"
     )
@@ -79,30 +57,6 @@ def add_parsers(
     p.add_argument("--feishu-secret", metavar="S", default="", help="the bot's 签名校验 secret")
     p = actions.add_parser("remove", help="remove a group (what was queued for it is dropped)")
     p.add_argument("name")
-    return officials
-
-
-def cmd_officials_set(app: App, args: argparse.Namespace) -> int:
-    given = {channel: getattr(args, option) for option, channel, _, _ in SET_OPTIONS}
-    given = {c: v for c, v in given.items() if v is not None}
-    if not given and args.prefer is None:
-        raise InvalidInput(
-            "error.input",
-            detail="officials set: give --wecom, --dingtalk, --email, --mobile or --prefer",
-        )
-    with session_scope(app.engine) as session:
-        ctx = app.context(session)
-        person = find_official(session, args.name)
-        if person is None:
-            raise InvalidInput("error.official_unknown", name=args.name)
-        for channel, value in given.items():
-            set_contact(ctx, person, channel, value)
-        if args.prefer is not None:
-            set_preference(ctx, person, args.prefer.strip().lower())
-        session.flush()
-        line = describe(app, session, [person])[0]
-    print(f"已更新 (updated) {person.name}：{line[0]}；在用 (in use)：{line[1]}")
-    return 0
 
 
 def describe(app: App, session: Session, persons: list[Official]) -> list[tuple[str, str]]:

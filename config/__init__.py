@@ -9,6 +9,7 @@ from config.settings import (
     Settings,
     SettingsError,
     TelegramSettings,
+    WebSettings,
     WeComSettings,
     load_settings,
 )
@@ -23,5 +24,6 @@ __all__ = [
     "SettingsError",
     "TelegramSettings",
     "WeComSettings",
+    "WebSettings",
     "load_settings",
 ]

@@ -21,6 +21,7 @@ from config import Settings
 from ledger.contacts import PERSON_CHANNELS, Routing, assign, refuse, route_of
 from ledger.context import Actor, WorkContext
 from ledger.enums import OPEN_STATUSES, ROBOT_CHANNELS, Channel, OutboxStatus, TaskStatus, Via
+from ledger.links import owner_links
 from ledger.models import Contact, DeliveryWorker, GroupSubscription, Official, Outbox, Task
 from ledger.notices import Notice, enrich, render_digest, render_notice, task_params
 from ledger.officials import mark_unreachable
@@ -203,10 +204,13 @@ def prepare(
         batch = [row]
         params = _params(session, row, settings, now)
         notice = render_notice(row.kind, row.text_key, params, lang, linked=linked)
+    if recipient is not None and recipient.id is not None:
+        task_ids = [r.task_id for r in batch if r.task_id is not None]
+        notice.links = owner_links(session, settings, recipient.id, task_ids, now)
     return Delivery(
         row_ids=[r.id for r in batch if r.id is not None],
         address=address,
-        notice=replace(notice, task_id=row.task_id if len(batch) == 1 else None, ref=str(row.id)),
+        notice=replace(notice, ref=str(row.id)),
         lang=lang,
         parts_sent=min(r.parts_sent for r in batch),
         kind=row.kind,

@@ -22,6 +22,7 @@ from tests.support.fake_robots import FakeRobots
 from tests.support.fake_wecom import FakeWeCom
 
 _stages = count()
+WEB_SECRET = "web-secret-for-links-0123456789abcdef"
 USERIDS = {"赵磊": "zhaolei", "孙丽": "sunli", "李明": "liming"}
 
 
@@ -60,7 +61,7 @@ def channel_settings(settings, wecom, dingtalk, monkeypatch):
         database_url=settings.database_url,
         evidence_dir=settings.evidence_dir,
         calendar_file=settings.calendar_file,
-        link_base_url="https://zg.example.gov.cn",
+        web={"public_url": "https://zg.example.gov.cn", "secret": WEB_SECRET},
         wecom={
             "corp_id": wecom.corp_id,
             "agent_id": wecom.agent_id,
@@ -150,3 +151,13 @@ async def crash(worker) -> None:
     for task in others:
         task.cancel()
     await asyncio.gather(*others, return_exceptions=True)
+
+
+def action_target(url: str, clock) -> tuple[int, int]:
+    """(official id, task id) of a signed action link (ledger.links), or an AssertionError."""
+    from ledger.links import ACTION, read
+
+    prefix = "https://zg.example.gov.cn/a/"
+    assert url.startswith(prefix), url
+    token = read(WEB_SECRET, url[len(prefix) :], ACTION, clock.now())
+    return token.official_id, token.target

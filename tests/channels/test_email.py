@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 from email.header import decode_header, make_header
 
@@ -14,6 +15,7 @@ from config import load_settings
 from ledger.enums import Channel, OutboxStatus
 from ledger.models import Contact
 from tests.channels.conftest import (
+    action_target,
     crash,
     drain_all,
     give_contacts,
@@ -38,7 +40,7 @@ def mail_settings(base, relay, **email):
         database_url=base.database_url,
         evidence_dir=base.evidence_dir,
         calendar_file=base.calendar_file,
-        link_base_url="https://zg.example.gov.cn",
+        web=base.web.model_dump(),
         wecom=base.wecom.model_dump(),
         email={
             "smtp_host": "127.0.0.1",
@@ -71,13 +73,14 @@ async def test_a_notice_is_a_two_part_mail_with_the_first_line_as_subject(
     ]
     _, mail, raw = next(m for m in mailbox.received if m[0] == ["zhaolei@wl.example.gov.cn"])
     task_id = ledger.id("1")
-    link = f"https://zg.example.gov.cn/tasks/{task_id}"
     subject_line = next(line for line in raw.split(b"\r\n") if line.startswith(b"Subject:"))
     assert b"=?utf-8?" in subject_line.lower()  # RFC 2047 on the wire
     assert str(make_header(decode_header(mail["Subject"]))) == f"🟢 #{task_id}（序号1）任务1"
     assert mail.get_content_type() == "multipart/alternative"
     plain = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
+    link = re.search(r"https://zg\.example\.gov\.cn/a/\S+", plain).group(0)
+    assert action_target(link, clock)[1] == task_id
     assert "【催办】陈静（1） 提醒您尽快推进并报告进展" in plain and link in plain
     assert f'href="{link}"' in html and "【催办】陈静（1）" in html
     row = outbox(engine)[0]

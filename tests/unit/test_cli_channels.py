@@ -31,7 +31,7 @@ def test_officials_set_shows_each_channel_and_the_one_in_use(db, capsys, monkeyp
             "--email",
             "sunli@wl.gov.cn",
             "--mobile",
-            "138 0013 8000",
+            "138-0013-8000",
         )
         == 0
     )
@@ -55,9 +55,9 @@ def test_officials_set_refuses_bad_input_and_changes_nothing(db, capsys):  # noq
     sheet = write_xlsx(db / "l.xlsx", [task_row(1, date(2026, 11, 30), "孙丽")])
     assert run("import", str(sheet), "--round", "第一轮") == 0
     assert run("officials", "set", "孙丽", "--email", "sunli at wl") == 1
-    assert "email 地址“sunli at wl”格式不对" in capsys.readouterr().err
-    assert run("officials", "set", "无此人", "--wecom", "x") == 1
-    assert "找不到人员“无此人”" in capsys.readouterr().err
+    assert "邮箱“sunli at wl”格式不对" in capsys.readouterr().err
+    assert run("officials", "set", "孙丽", "--wecom", "sun li") == 1
+    assert "wecom 地址“sun li”格式不对" in capsys.readouterr().err
     assert run("officials", "set", "孙丽", "--wecom", "sunli", "--prefer", "qq") == 1
     assert "--prefer 只能是" in capsys.readouterr().err
     assert run("officials") == 0
@@ -113,3 +113,26 @@ def test_groups_are_audited(db, capsys, database_url):  # noqa: F811
         [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "group_add")).all()
         assert "0ec2sifa5aaa" not in str(event.after)
     engine.dispose()
+
+
+def test_the_officials_sheet_carries_wecom_and_dingtalk_accounts(db, capsys, monkeypatch):  # noqa: F811
+    sheet = db / "人员.csv"
+    sheet.write_text(
+        "姓名,单位,角色,手机号,邮箱,企业微信账号,钉钉账号\n"
+        "孙丽,产业发展股,责任人,13800138000,sunli@wl.gov.cn,sunli,\n"
+        "赵磊,办公室,督办人,,,,zhaolei01\n",
+        encoding="utf-8",
+    )
+    assert run("officials", "import", str(sheet)) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("LEDGERBOT_WECOM__CORP_ID", "ww-corp")
+    monkeypatch.setenv("LEDGERBOT_DINGTALK__APP_KEY", "ding-key")
+    assert run("officials") == 0
+    lines = {x.split()[0]: x for x in capsys.readouterr().out.splitlines()[2:]}
+    assert "企业微信 sunli ✓" in lines["孙丽"] and lines["孙丽"].rstrip().endswith("企业微信")
+    assert "钉钉 zhaolei01 ✓" in lines["赵磊"] and lines["赵磊"].rstrip().endswith("钉钉")
+    bad = db / "坏.csv"
+    bad.write_text("姓名,企业微信账号\n孙丽,sun li\n", encoding="utf-8")
+    assert run("officials", "import", str(bad)) == 1
+    err = capsys.readouterr().err
+    assert "第2行 [企业微信账号]" in err and "sun li" in err

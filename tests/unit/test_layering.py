@@ -26,7 +26,7 @@ def test_ledger_imports_neither_bot_jobs_nor_any_transport():
     bad = {
         (f, m)
         for f, m in imported_modules("ledger")
-        if m in {"bot", "jobs", "cli", "apscheduler"} | TRANSPORTS
+        if m in {"bot", "jobs", "cli", "web", "apscheduler", "starlette", "uvicorn"} | TRANSPORTS
     }
     assert bad == set()
 
@@ -41,3 +41,10 @@ def test_channels_share_nothing_with_telegram():
         (f, m) for f, m in imported_modules("channels") if m in {"telegram", "bot", "jobs", "cli"}
     }
     assert bad == set()
+
+
+def test_web_is_a_surface_that_calls_the_ledger_only():
+    """web/ calls ledger/ (and config); never the bot, the jobs or the CLI."""
+    assert {
+        (f, m) for f, m in imported_modules("web") if m in {"bot", "jobs", "cli", "telegram"}
+    } == set()

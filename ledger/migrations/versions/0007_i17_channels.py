@@ -8,8 +8,8 @@ a group robot added by `ledgerbot groups add` (WeCom 群机器人, DingTalk cust
 custom bot): its name, channel, webhook and signing secret. A robot's group gets a chat id of
 its own below every Telegram chat id, so outbox rows address both alike.
 
-Revision ID: 0006_i17_channels
-Revises: 0004_i15_delivery
+Revision ID: 0007_i17_channels
+Revises: 0006_i16_web
 Create Date: 2026-12-01 16:20:00
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_i17_channels"
-down_revision: str | None = "0004_i15_delivery"
+revision: str = "0007_i17_channels"
+down_revision: str | None = "0006_i16_web"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
