@@ -16,15 +16,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from jobs.policy import SweepPolicy, before_stage, effective_days_left
+from ledger.audit import record_from_select
 from ledger.clock import as_utc
-from ledger.enums import Channel, Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
+from ledger.context import Actor
+from ledger.enums import Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
 from ledger.lights import traffic_light
 from ledger.models import (
-    AuditEvent,
     GroupSubscription,
     Official,
     Outbox,
@@ -33,10 +33,15 @@ from ledger.models import (
     SweepRun,
     Task,
     TaskPerson,
-    UTCDateTime,
 )
 from ledger.notices import task_params
-from ledger.outbox import insert_ignore, outbox_row
+from ledger.outbox import (
+    insert_from_select,
+    insert_ignore,
+    outbox_row,
+    supervisor_pairs,
+    supervisors_by_task,
+)
 from ledger.queries import LIGHT_COUNTS, WEEKLY_CHANGES, light_counts, weekly_changes
 
 log = logging.getLogger(__name__)
@@ -46,7 +51,29 @@ SUPERSEDING_FAMILIES = ("reminder", "escalation", "long_term_request")
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 TASKS = Task.__table__  # type: ignore[attr-defined]
 PEOPLE = TaskPerson.__table__  # type: ignore[attr-defined]
-AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+
+
+STAGES_A_STATEMENT = 400  # SQLite allows 500 terms in one compound SELECT
+SCHEDULER = Actor(Via.SCHEDULER)
+
+
+def stage_table(stages: list[dict[str, Any]]) -> Any:
+    """The horizon's stages as a table to join on `deadline`: each dict's values become a
+    row of literals (`params` as JSON text). A few dozen rows; the tasks stay in SQL."""
+    selects = [
+        sa.select(
+            *(
+                sa.literal(value, sa.Date).label(name)
+                if name == "deadline"
+                else sa.literal(json.dumps(value, ensure_ascii=False)).label(name)
+                if name == "params"
+                else sa.literal(value).label(name)
+                for name, value in stage.items()
+            )
+        )
+        for stage in stages
+    ]
+    return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery("stages")
 
 
 @dataclass
@@ -59,6 +86,8 @@ class SweepResult:
     covered: int = 0
     escalated: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
+    raised: Counter[int] = field(default_factory=Counter)  # tasks raised to each level
+    stages: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, stage), if read
 
 
 @dataclass
@@ -85,8 +114,9 @@ class _Sweep:
         self.names: dict[int, str] = {}
         self._wd_cache: dict[date, int] = {}
         self._supervisors: list[int] | None = None
-        self._heads: list[tuple[int, str]] | None = None
         self.escalated = 0
+        self.by_kind: Counter[str] = Counter()
+        self.raised: Counter[int] = Counter()
 
     # --- helpers -------------------------------------------------------------------------
     def working_days_overdue(self, deadline: date) -> int:
@@ -141,13 +171,8 @@ class _Sweep:
             ):
                 self.names[oid] = name
 
-    def supervisors(self, task: _DueTask) -> list[int]:
-        if task.people.get(Duty.SUPERVISOR.value):
-            return task.people[Duty.SUPERVISOR.value]
-        return self.all_supervisors()
-
     def all_supervisors(self) -> list[int]:
-        """Everyone with the supervisor role: who is told where no 督办人 is named."""
+        """Everyone with the supervisor role: who hears of a round whose tasks name no 督办人."""
         if self._supervisors is None:
             self._supervisors = [
                 oid
@@ -157,18 +182,6 @@ class _Sweep:
                 if oid is not None
             ]
         return self._supervisors
-
-    def heads(self, task: _DueTask) -> list[int]:
-        """The heads who see the task: its lead unit's head, and heads with no unit (主要负责人)."""
-        if self._heads is None:
-            self._heads = [
-                (oid, unit)
-                for oid, unit in self.session.exec(
-                    select(Official.id, Official.unit).where(Official.role == OfficialRole.HEAD)
-                )
-                if oid is not None
-            ]
-        return [oid for oid, unit in self._heads if not unit or unit == task.lead_unit]
 
     def params(self, task: _DueTask, **extra: Any) -> dict[str, Any]:
         return {
@@ -239,30 +252,26 @@ class _Sweep:
                 today=self.today,
                 yellow_days=self.rules.yellow_days,
             )
-            params = {
-                "deadline": deadline.isoformat(),
-                "days_left": offset,
-                "light": light.value,
-                "stage": stage,
-            }
             stages.append(
-                sa.select(
-                    sa.literal(deadline, sa.Date).label("deadline"),
-                    sa.literal(f"before:{deadline.isoformat()}:{stage}").label("stage"),
-                    sa.literal(1000 - stage).label("urgency"),
-                    sa.literal(stage <= self.rules.leader_from_days).label("leaders"),
-                    sa.literal(json.dumps(params, ensure_ascii=False)).label("params"),
-                )
+                {
+                    "deadline": deadline,
+                    "stage": f"before:{deadline.isoformat()}:{stage}",
+                    "urgency": 1000 - stage,
+                    "leaders": stage <= self.rules.leader_from_days,
+                    "params": {
+                        "deadline": deadline.isoformat(),
+                        "days_left": offset,
+                        "light": light.value,
+                        "stage": stage,
+                    },
+                }
             )
         if not stages:
             return 0
-        table = (
-            sa.union_all(*stages).subquery("stages")
-            if len(stages) > 1
-            else stages[0].subquery("stages")
-        )
+        table = stage_table(stages)
         owner = PEOPLE.c.duty == Duty.OWNER.value
-        return self.insert_select(
+        return insert_from_select(
+            self.session,
             sa.select(
                 sa.literal(""),  # keyed by (task, recipient, kind, stage)
                 PEOPLE.c.official_id,
@@ -283,134 +292,188 @@ class _Sweep:
                 TASKS.c.status.in_(OPEN),
                 TASKS.c.kind != TaskKind.LONG_TERM.value,
                 sa.or_(owner, sa.and_(PEOPLE.c.duty == Duty.LEADER.value, table.c.leaders)),
-            )
+            ),
+            now=self.now,
+            sweep_id=self.run_id,
         )
 
-    def insert_select(self, rows: Any) -> int:
-        """INSERT the selected rows (key, recipient, kind, family, task, stage, urgency,
-        text key, params) into the outbox, skipping existing keys; returns how many it added."""
-        dialect = self.session.get_bind().dialect.name
-        columns = [
-            "dedupe_key",
-            "recipient_id",
-            "kind",
-            "family",
-            "task_id",
-            "stage",
-            "urgency",
-            "text_key",
-            "params",
-        ]
-        selected = list(rows.selected_columns)
-        if dialect == "postgresql":
-            selected[-1] = sa.cast(selected[-1], postgresql.JSON)
-        constant = {
-            "channel": Channel.TELEGRAM.value,
-            "sweep_id": self.run_id,
-            "status": "pending",
-            "attempts": 0,
-            "last_error": "",
-            "claimed_by": "",
-        }
-        full = rows.with_only_columns(
-            *selected,
-            *(sa.literal(v) for v in constant.values()),
-            sa.literal(self.now, UTCDateTime()),
-            sa.literal(self.now, UTCDateTime()),
-        )
-        insert = postgresql.insert(OUTBOX) if dialect == "postgresql" else sqlite.insert(OUTBOX)
-        result: Any = self.session.execute(
-            insert.from_select(
-                [*columns, *constant, "not_before", "created_at"], full
-            ).on_conflict_do_nothing(),
-            execution_options={"preserve_rowcount": True},  # PostgreSQL reports -1 without it
-        )
-        return max(result.rowcount or 0, 0)
+    def overdue_horizon(self) -> list[tuple[date, int, int]]:
+        """(deadline, days overdue, working days overdue) for every passed deadline of an open
+        task: one DISTINCT query, the working-day calendar in Python."""
+        deadlines = self.session.execute(
+            sa.select(TASKS.c.deadline).where(self.red_condition()).distinct()
+        ).scalars()
+        return sorted((d, (self.today - d).days, self.working_days_overdue(d)) for d in deadlines)
 
-    def overdue(self) -> None:
-        condition = sa.and_(
-            TASKS.c.status.in_(OPEN),
-            TASKS.c.kind != TaskKind.LONG_TERM.value,
-            TASKS.c.deadline < self.today,
-        )
-        level_one: list[int] = []
-        level_two: list[int] = []
+    def overdue(self) -> int:
+        """Owners' daily overdue reminders, then the escalation ladder: set-based, as
+        `upcoming` is; the stage of each task follows from its deadline."""
+        horizon = self.overdue_horizon()
+        if not horizon:
+            return 0
+        queued = self.overdue_reminders(horizon)
+        self.escalate(horizon)
+        return queued
+
+    def overdue_reminders(self, horizon: list[tuple[date, int, int]]) -> int:
         threshold = self.rules.escalate_leader_after_working_days
-        for task in self.load_due(condition, [Duty.OWNER, Duty.LEADER, Duty.SUPERVISOR]):
-            assert task.deadline is not None
-            wdays = self.working_days_overdue(task.deadline)
-            overdue_days = (self.today - task.deadline).days
-            params = self.params(task, overdue=overdue_days, wdays=wdays, threshold=threshold)
-            deadline_key = task.deadline.isoformat()
-            for owner in task.people.get(Duty.OWNER.value, []):
-                self.queue(
-                    kind="reminder",
-                    family="reminder",
-                    task_id=task.id,
-                    recipient=owner,
-                    stage=f"overdue:{deadline_key}:{self.today.isoformat()}",
-                    urgency=2000 + wdays,
-                    text_key="notice.reminder.overdue",
-                    params=params,
-                )
-            ladder = [
-                (1, wdays >= 1, level_one, self.supervisors(task)),
-                (
-                    2,
-                    wdays > threshold,
-                    level_two,
-                    list(dict.fromkeys(task.people.get(Duty.LEADER.value, []) + self.heads(task))),
-                ),
-            ]
-            for level, reached, raised, people in ladder:
-                if not reached:
-                    continue
-                raised.append(task.id)
-                for person in people:
-                    self.queue(
-                        kind="escalation",
-                        family="escalation",
-                        task_id=task.id,
-                        recipient=person,
-                        stage=f"esc{level}:{deadline_key}",
-                        urgency=3000 + level,
-                        text_key=f"notice.escalation.{level}",
-                        params={**params, "level": level},
-                    )
-        self.raise_levels(level_one, 1)
-        self.raise_levels(level_two, 2)
-
-    def raise_levels(self, task_ids: list[int], level: int) -> None:
-        """Record each escalation once (督办日志): only the process that raises the level writes."""
-        for start in range(0, len(task_ids), 900):
-            chunk = task_ids[start : start + 900]
-            raised = (
-                self.session.execute(
-                    TASKS.update()
-                    .where(TASKS.c.id.in_(chunk), TASKS.c.escalation_level < level)
-                    .values(escalation_level=level)
-                    .returning(TASKS.c.id)
-                )
-                .scalars()
-                .all()
+        today = self.today.isoformat()
+        queued = 0
+        for start in range(0, len(horizon), STAGES_A_STATEMENT):
+            stages = stage_table(
+                [
+                    {
+                        "deadline": deadline,
+                        "stage": f"overdue:{deadline.isoformat()}:{today}",
+                        "urgency": 2000 + wdays,
+                        "params": {
+                            "deadline": deadline.isoformat(),
+                            "days_left": -days,
+                            "light": "red",
+                            "overdue": days,
+                            "wdays": wdays,
+                            "threshold": threshold,
+                        },
+                    }
+                    for deadline, days, wdays in horizon[start : start + STAGES_A_STATEMENT]
+                ]
             )
-            if raised:
-                self.session.execute(
-                    sa.insert(AUDIT),
-                    [
-                        {
-                            "at": self.now,
-                            "actor_name": "调度器",
-                            "via": Via.SCHEDULER.value,
-                            "action": "escalate",
-                            "task_id": tid,
-                            "before": None,
-                            "after": {"escalation_level": level},
-                        }
-                        for tid in raised
-                    ],
+            queued += insert_from_select(
+                self.session,
+                sa.select(
+                    sa.literal(""),  # keyed by (task, recipient, kind, stage)
+                    PEOPLE.c.official_id,
+                    sa.literal("reminder"),
+                    sa.literal("reminder"),
+                    TASKS.c.id,
+                    stages.c.stage,
+                    stages.c.urgency,
+                    sa.literal("notice.reminder.overdue"),
+                    stages.c.params,
                 )
-                self.escalated += len(raised)
+                .select_from(
+                    TASKS.join(stages, TASKS.c.deadline == stages.c.deadline).join(
+                        PEOPLE,
+                        sa.and_(PEOPLE.c.task_id == TASKS.c.id, PEOPLE.c.duty == Duty.OWNER.value),
+                    )
+                )
+                .where(TASKS.c.status.in_(OPEN), TASKS.c.kind != TaskKind.LONG_TERM.value),
+                now=self.now,
+                sweep_id=self.run_id,
+            )
+        return queued
+
+    def escalate(self, horizon: list[tuple[date, int, int]]) -> None:
+        """Raise each overdue task to the level its deadline reached (督办人 at 1 working day,
+        leaders and heads after `escalate_leader_after_working_days`), in four statements: one
+        oversight notice per person listing what was raised, one audit event per task and
+        level, the levels themselves. Only tasks below their level take part, so a level is
+        raised (and told) once."""
+        threshold = self.rules.escalate_leader_after_working_days
+        cut = {
+            1: max((d for d, _, wdays in horizon if wdays >= 1), default=None),
+            2: max((d for d, _, wdays in horizon if wdays > threshold), default=None),
+        }
+        if cut[1] is None:
+            return
+        whens = [(TASKS.c.deadline <= cut[n], n) for n in (2, 1) if cut[n] is not None]
+        level = sa.case(*whens, else_=0)
+        raised = (
+            sa.select(
+                TASKS.c.id.label("task_id"),
+                TASKS.c.lead_unit.label("lead_unit"),
+                TASKS.c.escalation_level.label("old"),
+                level.label("new"),
+            )
+            .where(self.red_condition(), TASKS.c.escalation_level < level)
+            .subquery("raised")
+        )
+        self.queue_oversight(raised)
+        for n in (1, 2):
+            self.raised[n] = record_from_select(
+                self.session,
+                now=self.now,
+                actor=SCHEDULER,
+                action="escalate",
+                rows=sa.select(
+                    raised.c.task_id, sa.literal(json.dumps({"escalation_level": n}))
+                ).where(raised.c.old < n, raised.c.new >= n),
+            )
+            self.escalated += self.raised[n]
+        self.session.execute(
+            TASKS.update()
+            .where(self.red_condition(), TASKS.c.escalation_level < level)
+            .values(escalation_level=level)
+        )
+
+    def queue_oversight(self, raised: Any) -> None:
+        """One notice per person for every task raised to a level they are told of; a person
+        told of two levels of one task sees the higher."""
+        officials = Official.__table__  # type: ignore[attr-defined]
+        to_supervisors = supervisor_pairs(sa.select(raised.c.task_id).where(raised.c.old < 1))
+        told = sa.union_all(
+            sa.select(to_supervisors.c.task_id, to_supervisors.c.official_id, sa.literal(1)),
+            sa.select(raised.c.task_id, PEOPLE.c.official_id, sa.literal(2))
+            .select_from(
+                raised.join(
+                    PEOPLE,
+                    sa.and_(
+                        PEOPLE.c.task_id == raised.c.task_id, PEOPLE.c.duty == Duty.LEADER.value
+                    ),
+                )
+            )
+            .where(raised.c.old < 2, raised.c.new >= 2),
+            sa.select(raised.c.task_id, officials.c.id, sa.literal(2))
+            .select_from(
+                raised.join(
+                    officials,
+                    sa.and_(
+                        officials.c.role == OfficialRole.HEAD.value,
+                        sa.or_(
+                            sa.func.coalesce(officials.c.unit, "") == "",
+                            officials.c.unit == raised.c.lead_unit,
+                        ),
+                    ),
+                )
+            )
+            .where(raised.c.old < 2, raised.c.new >= 2),
+        ).subquery("told")
+        cols = list(told.c)
+        per_task = (
+            sa.select(
+                cols[1].label("recipient"),
+                cols[0].label("task_id"),
+                sa.func.max(cols[2]).label("level"),
+            )
+            .group_by(cols[1], cols[0])
+            .subquery("per_task")
+        )
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        if postgres:
+            item = sa.func.json_build_object(
+                "task_id", per_task.c.task_id, "level", per_task.c.level
+            )
+            items = sa.cast(sa.func.json_build_object("items", sa.func.json_agg(item)), sa.Text)
+        else:
+            item = sa.func.json_object("task_id", per_task.c.task_id, "level", per_task.c.level)
+            items = sa.func.json_object("items", sa.func.json_group_array(item))
+        sweep_key = f"oversight:{self.run_id}:"
+        self.by_kind["oversight"] += insert_from_select(
+            self.session,
+            sa.select(
+                sa.literal(sweep_key) + sa.cast(per_task.c.recipient, sa.String),
+                per_task.c.recipient,
+                sa.literal("oversight"),
+                sa.literal("oversight"),
+                sa.null(),
+                sa.literal(f"oversight:{self.today.isoformat()}"),
+                3000 + sa.func.max(per_task.c.level),
+                sa.literal("notice.oversight"),
+                items,
+            ).group_by(per_task.c.recipient),
+            now=self.now,
+            sweep_id=self.run_id,
+        )
 
     def months(self) -> list[str]:
         first = self.today.replace(day=1)
@@ -460,6 +523,7 @@ class _Sweep:
                 .group_by(col(ProgressReport.task_id))
             ).all()
         )
+        supervisors = supervisors_by_task(self.session, sorted({a[0] for a in asked}))
         for task_id, stage, asked_at in asked:
             asked_utc = as_utc(asked_at)  # aggregates may come back naive on SQLite
             reported = last_report.get(task_id)
@@ -472,7 +536,7 @@ class _Sweep:
                 continue
             task = tasks[task_id]
             month = stage.split(":", 1)[1]
-            for supervisor in self.supervisors(task):
+            for supervisor in supervisors.get(task_id, []):
                 self.queue(
                     kind="escalation",
                     family="escalation",
@@ -489,8 +553,9 @@ class _Sweep:
             TASKS.c.status == TaskStatus.SUBMITTED.value, [Duty.OWNER, Duty.SUPERVISOR]
         )
         by_supervisor: dict[int, list[_DueTask]] = defaultdict(list)
+        supervisors = supervisors_by_task(self.session, [t.id for t in tasks])
         for task in tasks:
-            for supervisor in self.supervisors(task):
+            for supervisor in supervisors.get(task.id, []):
                 by_supervisor[supervisor].append(task)
         submitted = (
             dict(
@@ -803,7 +868,7 @@ def sweep(
         work = _Sweep(session, now, policy, run)
         waiting = work.pending_before()
         result.by_kind["reminder"] += work.upcoming()
-        work.overdue()
+        result.by_kind["reminder"] += work.overdue()
         work.long_term()
         work.pending_lists()
         work.report_due()
@@ -812,8 +877,10 @@ def sweep(
             result.by_kind[kind] += insert_ignore(
                 session, [row for row in work.rows if row["kind"] == kind]
             )
+        result.by_kind.update(work.by_kind)
         result.covered = work.cover_superseded(waiting)
         result.escalated = work.escalated
+        result.raised = +work.raised
         result.by_kind = +result.by_kind  # drop kinds that queued nothing
         result.queued = sum(result.by_kind.values())
     run.completed_at = now

@@ -68,6 +68,20 @@ def queued(session, result):
     )
 
 
+def oversight(session, result):
+    """Each person's oversight notice of the sweep: {name: [(task id, level), …]}."""
+    rows = session.exec(
+        select(Outbox).where(Outbox.sweep_id == result.sweep_id, Outbox.kind == "oversight")
+    ).all()
+    names = {o.id: o.name for o in session.exec(select(Official))}
+    found = {
+        names[r.recipient_id]: sorted((i["task_id"], i["level"]) for i in r.params["items"])
+        for r in rows
+    }
+    assert len(found) == len(rows)  # one notice per person and sweep
+    return found
+
+
 D = date(2026, 12, 31)  # a Thursday
 
 
@@ -138,39 +152,54 @@ def test_extra_calendar_file_covers_a_new_year(session, settings, load, tmp_path
 
 def test_overdue_escalation_ladder_is_recorded(session, policy, load):
     ids = load(task_row(1, date(2026, 11, 6)))  # Friday
-    first = queued(session, run(session, policy, date(2026, 11, 9)))  # 1 working day overdue
+    result = run(session, policy, date(2026, 11, 9))  # 1 working day overdue
+    first = queued(session, result)
     assert ("赵磊", "reminder", "overdue:2026-11-09") in first
-    assert ("陈静", "escalation", "esc1:2026-11-06") in first
-    assert not any(r[2].startswith("esc2") for r in first)
+    assert oversight(session, result) == {"陈静": [(ids["1"], 1)]}
     task = session.get(Task, ids["1"])
     session.refresh(task)
     assert task.escalation_level == 1
-    for day in (10, 11, 12, 13):
-        run(session, policy, date(2026, 11, day))
-    fifth = queued(session, run(session, policy, date(2026, 11, 13)))
-    assert not any(r[2].startswith("esc2") for r in fifth)  # 5 working days: not yet
-    sixth = queued(session, run(session, policy, date(2026, 11, 16)))
-    assert ("李明", "escalation", "esc2:2026-11-06") in sixth
-    assert ("王局长", "escalation", "esc2:2026-11-06") in sixth
-    assert ("赵磊", "reminder", "overdue:2026-11-16") in sixth
+    for day in (10, 11, 12):
+        assert oversight(session, run(session, policy, date(2026, 11, day))) == {}
+    fifth = run(session, policy, date(2026, 11, 13))
+    assert oversight(session, fifth) == {}  # 5 working days: not yet level 2
+    sixth = run(session, policy, date(2026, 11, 16))
+    assert oversight(session, sixth) == {"李明": [(ids["1"], 2)], "王局长": [(ids["1"], 2)]}
+    assert ("赵磊", "reminder", "overdue:2026-11-16") in queued(session, sixth)
     session.refresh(task)
     assert task.escalation_level == 2
     log = session.exec(select(AuditEvent).where(AuditEvent.action == "escalate")).all()
-    assert [e.after["escalation_level"] for e in log] == [1, 2]
+    assert [(e.task_id, e.after["escalation_level"], e.actor_name) for e in log] == [
+        (ids["1"], 1, "调度器"),
+        (ids["1"], 2, "调度器"),
+    ]
 
 
-def test_one_sweep_raising_both_levels_sends_one_person_only_the_higher(session, policy, load):
+def test_one_sweep_raising_both_levels_tells_one_person_only_the_higher(session, policy, load):
     # 李明 is both the task's supervisor and its leader; the service first sweeps long after
-    # the deadline, so level 1 and level 2 come in the same sweep: only level 2 goes out.
-    load(task_row(1, date(2026, 11, 6), supervisor="李明"))
+    # the deadline, so level 1 and level 2 come in the same sweep: he is told of level 2 only.
+    ids = load(task_row(1, date(2026, 11, 6), supervisor="李明"))
     result = run(session, policy, date(2026, 11, 20))
-    rows = session.exec(
-        select(Outbox).where(Outbox.sweep_id == result.sweep_id, Outbox.kind == "escalation")
-    ).all()
-    li = session.exec(select(Official).where(Official.name == "李明")).one()
-    mine = sorted((r.stage.split(":")[0], r.status) for r in rows if r.recipient_id == li.id)
-    assert mine == [("esc1", "covered"), ("esc2", "pending")]
-    assert result.covered == 1
+    assert oversight(session, result) == {"李明": [(ids["1"], 2)], "王局长": [(ids["1"], 2)]}
+    log = session.exec(select(AuditEvent).where(AuditEvent.action == "escalate")).all()
+    assert sorted(e.after["escalation_level"] for e in log) == [1, 2]  # both levels recorded
+    assert result.escalated == 2
+
+
+def test_oversight_is_one_notice_per_person_listing_every_task_raised(session, policy, load):
+    # 陈静 supervises three overdue tasks of two owners; one sweep tells her once, of all three
+    ids = load(
+        task_row(1, date(2026, 11, 6)),
+        task_row(2, date(2026, 11, 5), "孙丽"),
+        task_row(3, date(2026, 11, 2), "孙丽"),
+        task_row(4, date(2026, 11, 30), "孙丽"),  # not overdue: not listed
+    )
+    result = run(session, policy, date(2026, 11, 10))
+    told = oversight(session, result)
+    assert told["陈静"] == [(ids["1"], 1), (ids["2"], 1), (ids["3"], 1)]
+    owners = [r for r in queued(session, result) if r[2].startswith("overdue")]
+    assert sorted(r[0] for r in owners) == ["孙丽", "孙丽", "赵磊"]  # owners: one per task
+    assert result.by_kind["oversight"] == len(told)
 
 
 def test_catch_up_after_four_missed_days_sends_one_merged_notice(session, policy, load):
@@ -316,7 +345,7 @@ async def test_downtime_over_two_working_days_and_a_holiday_catches_up_once(
         ("李明", "reminder", "before:1"),
         ("赵磊", "reminder", "before:1"),
     ]
-    assert ("陈静", "escalation", "esc1:2026-09-30") in rows
+    assert oversight(session, result) == {"陈静": [(2, 1)]}
     again = SweepScheduler(engine, policy, clock)
     try:
         assert await again.start() is None  # a second start finds nothing missed
