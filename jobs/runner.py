@@ -59,7 +59,7 @@ def run_sweep(
     limit: int | None = None,
 ) -> tuple[SweepResult, list[QueuedNotice]]:
     """Sweep in its own unit of work; with `collect`, also the rows it queued (for printing),
-    the first `limit` of them (by recipient) if a limit is given."""
+    the `limit` most urgent if a limit is given."""
     with session_scope(engine) as session:
         result = sweep(session=session, now=now, policy=policy, scheduled=scheduled)
         queued: list[QueuedNotice] = []
@@ -68,7 +68,8 @@ def run_sweep(
             rows = (
                 select(Outbox)
                 .where(Outbox.sweep_id == result.sweep_id)
-                .order_by(col(Outbox.recipient_id), col(Outbox.id))
+                # the most urgent first: oversight notices, escalations, overdue reminders
+                .order_by(col(Outbox.urgency).desc(), col(Outbox.recipient_id), col(Outbox.id))
                 .limit(limit)
             )
             queued = [

@@ -22,6 +22,7 @@ from jobs.policy import SweepPolicy, before_stage, effective_days_left
 from ledger.audit import record_from_select
 from ledger.clock import as_utc
 from ledger.context import Actor
+from ledger.digest import digest_figures, empty_figures, leader_figures, red_condition
 from ledger.enums import Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
 from ledger.lights import traffic_light
 from ledger.models import (
@@ -42,7 +43,6 @@ from ledger.outbox import (
     supervisor_pairs,
     supervisors_by_task,
 )
-from ledger.queries import LIGHT_COUNTS, WEEKLY_CHANGES, light_counts, weekly_changes
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class _Sweep:
         self.escalated = 0
         self.by_kind: Counter[str] = Counter()
         self.raised: Counter[int] = Counter()
+        self.horizon: list[tuple[date, int, int]] = []
 
     # --- helpers -------------------------------------------------------------------------
     def working_days_overdue(self, deadline: date) -> int:
@@ -228,7 +229,8 @@ class _Sweep:
 
     # --- steps ---------------------------------------------------------------------------
     def upcoming(self) -> int:
-        """Reminders before the deadline, as one INSERT … SELECT: no Python loop over tasks.
+        """Owners' reminders before the deadline, as one INSERT … SELECT: no Python loop over
+        tasks (leaders hear of them in their oversight notice).
 
         Everything a stage depends on is a function of the deadline (days left, the
         working-day rule, the light), so the at most 21 deadlines of the horizon are worked
@@ -257,7 +259,6 @@ class _Sweep:
                     "deadline": deadline,
                     "stage": f"before:{deadline.isoformat()}:{stage}",
                     "urgency": 1000 - stage,
-                    "leaders": stage <= self.rules.leader_from_days,
                     "params": {
                         "deadline": deadline.isoformat(),
                         "days_left": offset,
@@ -269,7 +270,6 @@ class _Sweep:
         if not stages:
             return 0
         table = stage_table(stages)
-        owner = PEOPLE.c.duty == Duty.OWNER.value
         return insert_from_select(
             self.session,
             sa.select(
@@ -280,7 +280,7 @@ class _Sweep:
                 TASKS.c.id,
                 table.c.stage,
                 table.c.urgency,
-                sa.case((owner, "notice.reminder.owner"), else_="notice.reminder.leader"),
+                sa.literal("notice.reminder.owner"),
                 table.c.params,
             )
             .select_from(
@@ -291,7 +291,7 @@ class _Sweep:
             .where(
                 TASKS.c.status.in_(OPEN),
                 TASKS.c.kind != TaskKind.LONG_TERM.value,
-                sa.or_(owner, sa.and_(PEOPLE.c.duty == Duty.LEADER.value, table.c.leaders)),
+                PEOPLE.c.duty == Duty.OWNER.value,
             ),
             now=self.now,
             sweep_id=self.run_id,
@@ -308,12 +308,8 @@ class _Sweep:
     def overdue(self) -> int:
         """Owners' daily overdue reminders, then the escalation ladder: set-based, as
         `upcoming` is; the stage of each task follows from its deadline."""
-        horizon = self.overdue_horizon()
-        if not horizon:
-            return 0
-        queued = self.overdue_reminders(horizon)
-        self.escalate(horizon)
-        return queued
+        self.horizon = self.overdue_horizon()
+        return self.overdue_reminders(self.horizon) if self.horizon else 0
 
     def overdue_reminders(self, horizon: list[tuple[date, int, int]]) -> int:
         threshold = self.rules.escalate_leader_after_working_days
@@ -363,18 +359,21 @@ class _Sweep:
             )
         return queued
 
-    def escalate(self, horizon: list[tuple[date, int, int]]) -> None:
+    def oversight(self) -> None:
         """Raise each overdue task to the level its deadline reached (督办人 at 1 working day,
-        leaders and heads after `escalate_leader_after_working_days`), in four statements: one
-        oversight notice per person listing what was raised, one audit event per task and
-        level, the levels themselves. Only tasks below their level take part, so a level is
-        raised (and told) once."""
+        leaders and heads after `escalate_leader_after_working_days`) and tell the people who
+        oversee: one notice per person listing every task raised, and for leaders every task
+        of theirs whose owner was reminded from `leader_from_days` on; then one audit event
+        per task and level, and the levels themselves. Four statements, whatever the size.
+        Only tasks below their level take part, so a level is raised (and told) once."""
         threshold = self.rules.escalate_leader_after_working_days
+        horizon = self.horizon
         cut = {
             1: max((d for d, _, wdays in horizon if wdays >= 1), default=None),
             2: max((d for d, _, wdays in horizon if wdays > threshold), default=None),
         }
         if cut[1] is None:
+            self.queue_oversight(None)
             return
         whens = [(TASKS.c.deadline <= cut[n], n) for n in (2, 1) if cut[n] is not None]
         level = sa.case(*whens, else_=0)
@@ -407,11 +406,38 @@ class _Sweep:
         )
 
     def queue_oversight(self, raised: Any) -> None:
-        """One notice per person for every task raised to a level they are told of; a person
-        told of two levels of one task sees the higher."""
+        """One notice per person: the tasks raised to a level they are told of (`raised`, or
+        None), and a leader's tasks whose owner this sweep reminded from `leader_from_days`
+        on (level 0, read back from the rows just written). Two levels of one task: the
+        higher."""
+        due_soon = (
+            sa.select(OUTBOX.c.task_id, PEOPLE.c.official_id, sa.literal(0))
+            .select_from(
+                OUTBOX.join(
+                    PEOPLE,
+                    sa.and_(
+                        PEOPLE.c.task_id == OUTBOX.c.task_id, PEOPLE.c.duty == Duty.LEADER.value
+                    ),
+                )
+            )
+            .where(
+                OUTBOX.c.sweep_id == self.run_id,
+                OUTBOX.c.kind == "reminder",
+                # reminders before the deadline are urgency 1000 - days before (see upcoming)
+                OUTBOX.c.urgency.between(1000 - self.rules.leader_from_days, 1000),
+            )
+        )
+        if raised is None:
+            told = due_soon.subquery("told")
+        else:
+            told = self.escalation_told(raised, due_soon)
+        self.insert_oversight(told)
+
+    def escalation_told(self, raised: Any, due_soon: Any) -> Any:
         officials = Official.__table__  # type: ignore[attr-defined]
         to_supervisors = supervisor_pairs(sa.select(raised.c.task_id).where(raised.c.old < 1))
-        told = sa.union_all(
+        return sa.union_all(
+            due_soon,
             sa.select(to_supervisors.c.task_id, to_supervisors.c.official_id, sa.literal(1)),
             sa.select(raised.c.task_id, PEOPLE.c.official_id, sa.literal(2))
             .select_from(
@@ -438,6 +464,8 @@ class _Sweep:
             )
             .where(raised.c.old < 2, raised.c.new >= 2),
         ).subquery("told")
+
+    def insert_oversight(self, told: Any) -> None:
         cols = list(told.c)
         per_task = (
             sa.select(
@@ -448,15 +476,24 @@ class _Sweep:
             .group_by(cols[1], cols[0])
             .subquery("per_task")
         )
-        postgres = self.session.get_bind().dialect.name == "postgresql"
-        if postgres:
-            item = sa.func.json_build_object(
-                "task_id", per_task.c.task_id, "level", per_task.c.level
-            )
+        # each item: the task, the level told, and the deadline it was told for (render drops
+        # an item whose task moved on since: closed, raised again, given a new deadline)
+        fields = (
+            "task_id",
+            per_task.c.task_id,
+            "level",
+            per_task.c.level,
+            "deadline",
+            sa.cast(TASKS.c.deadline, sa.String),
+        )
+        items: Any
+        if self.session.get_bind().dialect.name == "postgresql":
+            item = sa.func.json_build_object(*fields)
             items = sa.cast(sa.func.json_build_object("items", sa.func.json_agg(item)), sa.Text)
         else:
-            item = sa.func.json_object("task_id", per_task.c.task_id, "level", per_task.c.level)
+            item = sa.func.json_object(*fields)
             items = sa.func.json_object("items", sa.func.json_group_array(item))
+        top = sa.func.max(per_task.c.level)
         sweep_key = f"oversight:{self.run_id}:"
         self.by_kind["oversight"] += insert_from_select(
             self.session,
@@ -467,10 +504,12 @@ class _Sweep:
                 sa.literal("oversight"),
                 sa.null(),
                 sa.literal(f"oversight:{self.today.isoformat()}"),
-                3000 + sa.func.max(per_task.c.level),
-                sa.literal("notice.oversight"),
+                3000 + top,
+                sa.case((top > 0, "notice.oversight"), else_="notice.oversight_due"),
                 items,
-            ).group_by(per_task.c.recipient),
+            )
+            .select_from(per_task.join(TASKS, TASKS.c.id == per_task.c.task_id))
+            .group_by(per_task.c.recipient),
             now=self.now,
             sweep_id=self.run_id,
         )
@@ -687,8 +726,14 @@ class _Sweep:
                 whole = whole or self.digest_figures(None)
                 figures = whole
             elif person.role == OfficialRole.LEADER:
-                per_leader = per_leader if per_leader is not None else self.leader_figures()
-                figures = per_leader.get(person.id) or self.empty_figures()
+                if per_leader is None:
+                    per_leader = leader_figures(
+                        self.session,
+                        today=self.today,
+                        now=self.now,
+                        yellow_days=self.rules.yellow_days,
+                    )
+                figures = per_leader.get(person.id) or empty_figures()
             else:  # supervisors (their rounds) and heads (their unit): few, each scoped
                 figures = self.digest_figures(scope)
             # the unbound line names only people on tasks the reader oversees
@@ -722,80 +767,17 @@ class _Sweep:
                 params={**base, **whole, "unbound": everyone},
             )
 
-    @staticmethod
-    def empty_figures() -> dict[str, Any]:
-        return {**dict.fromkeys((*LIGHT_COUNTS, *WEEKLY_CHANGES), 0), "red_items": []}
-
     def red_condition(self) -> Any:
-        return sa.and_(
-            TASKS.c.status.in_(OPEN),
-            TASKS.c.kind != TaskKind.LONG_TERM.value,
-            TASKS.c.deadline < self.today,
-        )
-
-    def red_items(self, task_ids: list[int]) -> dict[int, dict[str, Any]]:
-        tasks = self.load_due(TASKS.c.id.in_(task_ids), [Duty.OWNER]) if task_ids else []
-        return {
-            t.id: {
-                "task_id": t.id,
-                "title": t.title,
-                "owners": self.owner_names(t),
-                "overdue": (self.today - t.deadline).days if t.deadline else 0,
-            }
-            for t in tasks
-        }
+        return red_condition(self.today)
 
     def digest_figures(self, scope: Any) -> dict[str, Any]:
-        figures = self.empty_figures()
-        counts = light_counts(
-            self.session, today=self.today, yellow_days=self.rules.yellow_days, scope=scope
+        return digest_figures(
+            self.session,
+            today=self.today,
+            now=self.now,
+            yellow_days=self.rules.yellow_days,
+            scope=scope,
         )
-        figures.update(counts.get(None, {}))
-        figures.update(
-            weekly_changes(self.session, today=self.today, now=self.now, scope=scope).get(None, {})
-        )
-        condition = self.red_condition() if scope is None else sa.and_(self.red_condition(), scope)
-        red = list(
-            self.session.execute(
-                sa.select(TASKS.c.id)
-                .where(condition)
-                .order_by(TASKS.c.deadline, TASKS.c.id)
-                .limit(10)
-            ).scalars()
-        )
-        items = self.red_items(red)
-        figures["red_items"] = [items[i] for i in red if i in items]
-        return figures
-
-    def leader_figures(self) -> dict[int, dict[str, Any]]:
-        """Every leader's figures, scoped to the tasks they lead, in a handful of queries."""
-        counts = light_counts(
-            self.session, today=self.today, yellow_days=self.rules.yellow_days, by_leader=True
-        )
-        changes = weekly_changes(self.session, today=self.today, now=self.now, by_leader=True)
-        red_rows = self.session.execute(
-            sa.select(PEOPLE.c.official_id, TASKS.c.id)
-            .join(
-                PEOPLE, sa.and_(PEOPLE.c.task_id == TASKS.c.id, PEOPLE.c.duty == Duty.LEADER.value)
-            )
-            .where(self.red_condition())
-            .order_by(PEOPLE.c.official_id, TASKS.c.deadline, TASKS.c.id)
-        ).all()
-        red_by_leader: dict[int, list[int]] = defaultdict(list)
-        for leader, task_id in red_rows:
-            if len(red_by_leader[leader]) < 10:
-                red_by_leader[leader].append(task_id)
-        items = self.red_items(sorted({t for ids in red_by_leader.values() for t in ids}))
-        result: dict[int, dict[str, Any]] = {}
-        for leader in set(counts) | set(changes) | set(red_by_leader):
-            if leader is None:
-                continue
-            figures = self.empty_figures()
-            figures.update(counts.get(leader, {}))
-            figures.update(changes.get(leader, {}))
-            figures["red_items"] = [items[t] for t in red_by_leader.get(leader, []) if t in items]
-            result[leader] = figures
-        return result
 
     def pending_before(self) -> list[int]:
         """Pending notices queued before this sweep that a new one may supersede.
@@ -869,6 +851,7 @@ def sweep(
         waiting = work.pending_before()
         result.by_kind["reminder"] += work.upcoming()
         result.by_kind["reminder"] += work.overdue()
+        work.oversight()
         work.long_term()
         work.pending_lists()
         work.report_due()

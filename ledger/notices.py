@@ -105,10 +105,12 @@ register(
         "notice.nudge": "{head}\n【催办】{by} 提醒您尽快推进并报告进展。整改时限：{deadline}，{days}。",
         "notice.digest": "【整改提醒汇总】您有 {count} 项任务需要关注：\n{lines}\n点下方按钮处理对应任务；回复本消息时请先选择任务。",
         "notice.digest_line": "{icon} #{task_id} {title}：{days}",
-        "notice.oversight": "【督办汇总】{count} 项整改任务逾期升级，请您督办：\n{lines}\n点“催办”一键提醒责任人，点“详情”查看任务。",
-        "notice.oversight_line": "{icon} #{task_id} {title}（责任人 {owners}，逾期{overdue}天，{level}）",
-        "notice.oversight_level.1": "督办",
-        "notice.oversight_level.2": "第二级督办",
+        "notice.oversight": "【督办汇总】{count} 项整改任务需要您督办：\n{lines}\n点“催办”一键提醒责任人，点“详情”查看任务。",
+        "notice.oversight_due": "【分管任务提醒】{count} 项您分管的整改任务临近时限：\n{lines}\n请督促按期完成；点“催办”一键提醒责任人，点“详情”查看任务。",
+        "notice.oversight_line": "{icon} #{task_id} {title}（责任人 {owners}，{days}{level}）",
+        "notice.oversight_level.0": "",
+        "notice.oversight_level.1": "，已升级督办",
+        "notice.oversight_level.2": "，第二级督办",
     },
 )
 register(
@@ -153,10 +155,12 @@ register(
         "notice.nudge": "{head}\n[Nudge] {by} asks you to move this forward. Deadline: {deadline}, {days}.",
         "notice.digest": "[Reminder digest] {count} tasks need attention:\n{lines}\nUse the buttons; to reply, pick a task first.",
         "notice.digest_line": "{icon} #{task_id} {title}: {days}",
-        "notice.oversight": "[Escalations] {count} overdue tasks were escalated to you:\n{lines}\nNudge the owner or open the details with the buttons.",
-        "notice.oversight_line": "{icon} #{task_id} {title} (owner {owners}, {overdue} days overdue, {level})",
-        "notice.oversight_level.1": "escalated",
-        "notice.oversight_level.2": "escalated, level 2",
+        "notice.oversight": "[Oversight] {count} tasks need your follow-up:\n{lines}\nNudge the owner or open the details with the buttons.",
+        "notice.oversight_due": "[Tasks you lead] {count} tasks are nearing their deadline:\n{lines}\nNudge the owner or open the details with the buttons.",
+        "notice.oversight_line": "{icon} #{task_id} {title} (owner {owners}, {days}{level})",
+        "notice.oversight_level.0": "",
+        "notice.oversight_level.1": ", escalated",
+        "notice.oversight_level.2": ", escalated to level 2",
     },
 )
 
@@ -210,7 +214,7 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
             lines.append(render("notice.more", lang, count=params["more"]))
         values["lines"] = "\n".join(lines)
     if kind == "oversight":
-        return render_oversight(params.get("items", []), lang)
+        return render_oversight(text_key, params.get("items", []), lang)
     if kind == "weekly_digest":
         red = params.get("red_items", [])
         red_list = ""
@@ -259,10 +263,14 @@ def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
     return Notice(text=text, buttons=buttons)
 
 
-def render_oversight(items: list[dict[str, Any]], lang: str) -> Notice:
-    """One person's escalations of one sweep: a line and 催办/详情 per task, highest level
-    first. The channel splits a long one into parts (Telegram: 100 buttons a message)."""
-    ordered = sorted(items, key=lambda p: (-int(p.get("level", 0)), int(p["task_id"])))
+def render_oversight(text_key: str, items: list[dict[str, Any]], lang: str) -> Notice:
+    """One person's oversight notice of one sweep: a line and 催办/详情 per task, the most
+    escalated first. The channel splits a long one into parts (Telegram: 100 buttons a
+    message, 4096 characters)."""
+    ordered = sorted(
+        items,
+        key=lambda p: (-int(p.get("level", 0)), int(p.get("days_left", 0)), int(p["task_id"])),
+    )
     lines = [
         render(
             "notice.oversight_line",
@@ -271,8 +279,8 @@ def render_oversight(items: list[dict[str, Any]], lang: str) -> Notice:
             task_id=p["task_id"],
             title=p.get("title", ""),
             owners=_names(p.get("owners")),
-            overdue=-int(p.get("days_left", 0)),
-            level=render(f"notice.oversight_level.{p.get('level', 1)}", lang),
+            days=days_phrase(p, lang),
+            level=render(f"notice.oversight_level.{p.get('level', 0)}", lang),
         )
         for p in ordered
     ]
@@ -281,7 +289,7 @@ def render_oversight(items: list[dict[str, Any]], lang: str) -> Notice:
         for p in ordered
         for row in MANAGER_BUTTONS
     ]
-    text = render("notice.oversight", lang, count=len(ordered), lines="\n".join(lines))
+    text = render(text_key, lang, count=len(ordered), lines="\n".join(lines))
     return Notice(text=text, buttons=buttons)
 
 
@@ -312,6 +320,8 @@ def oversight_items(
         if task is None or task.status not in OPEN_STATUSES:
             continue
         if task.escalation_level != int(item.get("level", 0)):
+            continue
+        if str(item.get("deadline") or "") != (task.deadline.isoformat() if task.deadline else ""):
             continue
         current.append(
             {

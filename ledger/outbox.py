@@ -213,7 +213,7 @@ def supervisors_of(session: Session, task_id: int) -> list[Official]:
     return list(
         session.exec(
             select(Official)
-            .join(pairs, pairs.c.official_id == Official.id)  # type: ignore[arg-type]
+            .join(pairs, pairs.c.official_id == Official.id)
             .order_by(pairs.c.position)
         )
     )

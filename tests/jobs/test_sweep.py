@@ -97,15 +97,15 @@ D = date(2026, 12, 31)  # a Thursday
     ],
 )
 def test_stage_ladder_from_a_fresh_ledger(session, policy, load, day, owner_stage, leader_told):
-    load(task_row(1, D))
-    rows = queued(session, run(session, policy, day))
-    reminders = [r for r in rows if r[1] == "reminder"]
+    ids = load(task_row(1, D))
+    result = run(session, policy, day)
+    reminders = [r for r in queued(session, result) if r[1] == "reminder"]
     if owner_stage is None:
-        assert reminders == []
+        assert reminders == [] and oversight(session, result) == {}
         return
-    assert ("赵磊", "reminder", f"before:{owner_stage}") in reminders
-    assert (("李明", "reminder", f"before:{owner_stage}") in reminders) == leader_told
-    assert len(reminders) == (2 if leader_told else 1)  # one notice per task and person
+    assert reminders == [("赵磊", "reminder", f"before:{owner_stage}")]  # one per task and owner
+    # the leader hears of it in his one oversight notice of the sweep
+    assert oversight(session, result) == ({"李明": [(ids["1"], 0)]} if leader_told else {})
 
 
 def test_each_stage_is_sent_once_across_daily_sweeps(session, policy, load):
@@ -202,6 +202,40 @@ def test_oversight_is_one_notice_per_person_listing_every_task_raised(session, p
     assert result.by_kind["oversight"] == len(told)
 
 
+def test_an_oversight_notice_of_60_tasks_fits_telegram_and_drops_what_moved_on(
+    session, settings, policy, load
+):
+    from bot.dispatcher import MAX_BUTTONS, button_groups
+    from ledger.notices import enrich, render_notice
+
+    ids = load(*[task_row(n, date(2026, 11, 6), f"人{n % 5}") for n in range(1, 61)])
+    result = run(session, policy, date(2026, 11, 9))
+    (row,) = session.exec(
+        select(Outbox).where(Outbox.sweep_id == result.sweep_id, Outbox.kind == "oversight")
+    ).all()
+
+    def rendered():
+        params = enrich(
+            session, None, row.params, today=date(2026, 11, 9), yellow_days=10, kind=row.kind
+        )
+        return render_notice(row.kind, row.text_key, params, "zh")
+
+    notice = rendered()
+    assert notice.text.startswith("【督办汇总】60 项")
+    groups = button_groups(notice.buttons)
+    assert len(groups) == 2 and all(sum(map(len, g)) <= MAX_BUTTONS for g in groups)
+    actions = {(b.action, b.target) for row_ in notice.buttons for b in row_}
+    assert actions == {(a, i) for i in ids.values() for a in ("remind", "details")}
+    # submitted since, or made long-term since (its level reset): not in it when it goes out
+    later = at(date(2026, 11, 9), 10)
+    lifecycle.mark_submitted(as_official(session, settings, later, "人1"), ids["1"], "已完成")
+    lifecycle.make_long_term(as_official(session, settings, later, "陈静"), ids["2"], "长期")
+    session.commit()
+    left = {b.target for row_ in rendered().buttons for b in row_}
+    assert left == set(ids.values()) - {ids["1"], ids["2"]}
+    assert rendered().text.startswith("【督办汇总】58 项")
+
+
 def test_catch_up_after_four_missed_days_sends_one_merged_notice(session, policy, load):
     load(task_row(1, date(2026, 11, 20)), task_row(2, date(2026, 11, 13), "孙丽"))
     run(session, policy, date(2026, 11, 2))  # Monday: stage 20 for task 1 (unbound: pending)
@@ -213,10 +247,12 @@ def test_catch_up_after_four_missed_days_sends_one_merged_notice(session, policy
     ]
     pending = session.exec(
         select(Outbox).where(
-            Outbox.status == "pending", Outbox.recipient_id == 2, Outbox.kind == "reminder"
+            Outbox.status == "pending", Outbox.recipient_id == 1, Outbox.kind == "reminder"
         )
     ).all()
     assert [p.stage.split(":")[-1] for p in pending if p.task_id == 1] == ["10"]
+    # the leader (李明) hears of both tasks in one notice
+    assert oversight(session, result) == {"李明": [(1, 0), (2, 0)]}
     covered = session.exec(select(Outbox).where(Outbox.status == "covered")).all()
     assert sorted((c.task_id, c.stage.split(":")[-1]) for c in covered) == [(1, "20"), (2, "20")]
 
@@ -342,10 +378,9 @@ async def test_downtime_over_two_working_days_and_a_holiday_catches_up_once(
     rows = queued(session, result)
     assert sorted(r for r in rows if r[1] == "reminder") == [
         ("孙丽", "reminder", "overdue:2026-10-08"),  # one merged notice, not one per missed day
-        ("李明", "reminder", "before:1"),
         ("赵磊", "reminder", "before:1"),
     ]
-    assert oversight(session, result) == {"陈静": [(2, 1)]}
+    assert oversight(session, result) == {"李明": [(1, 0)], "陈静": [(2, 1)]}
     again = SweepScheduler(engine, policy, clock)
     try:
         assert await again.start() is None  # a second start finds nothing missed
