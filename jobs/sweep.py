@@ -22,6 +22,7 @@ from jobs.policy import SweepPolicy, before_stage, effective_days_left
 from ledger.audit import record_from_select
 from ledger.clock import as_utc
 from ledger.context import Actor
+from ledger.db import COMPOUND_LIMIT, literal_table
 from ledger.digest import digest_figures, empty_figures, leader_figures, red_condition
 from ledger.enums import Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
 from ledger.lights import traffic_light
@@ -53,27 +54,18 @@ TASKS = Task.__table__  # type: ignore[attr-defined]
 PEOPLE = TaskPerson.__table__  # type: ignore[attr-defined]
 
 
-STAGES_A_STATEMENT = 400  # SQLite allows 500 terms in one compound SELECT
 SCHEDULER = Actor(Via.SCHEDULER)
 
 
 def stage_table(stages: list[dict[str, Any]]) -> Any:
-    """The horizon's stages as a table to join on `deadline`: each dict's values become a
-    row of literals (`params` as JSON text). A few dozen rows; the tasks stay in SQL."""
-    selects = [
-        sa.select(
-            *(
-                sa.literal(value, sa.Date).label(name)
-                if name == "deadline"
-                else sa.literal(json.dumps(value, ensure_ascii=False)).label(name)
-                if name == "params"
-                else sa.literal(value).label(name)
-                for name, value in stage.items()
-            )
-        )
-        for stage in stages
-    ]
-    return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery("stages")
+    """The horizon's stages as a table to join on `deadline` (`params` as JSON text)."""
+    return literal_table(
+        [
+            {k: json.dumps(v, ensure_ascii=False) if k == "params" else v for k, v in s.items()}
+            for s in stages
+        ],
+        "stages",
+    )
 
 
 @dataclass
@@ -315,7 +307,7 @@ class _Sweep:
         threshold = self.rules.escalate_leader_after_working_days
         today = self.today.isoformat()
         queued = 0
-        for start in range(0, len(horizon), STAGES_A_STATEMENT):
+        for start in range(0, len(horizon), COMPOUND_LIMIT):
             stages = stage_table(
                 [
                     {
@@ -331,7 +323,7 @@ class _Sweep:
                             "threshold": threshold,
                         },
                     }
-                    for deadline, days, wdays in horizon[start : start + STAGES_A_STATEMENT]
+                    for deadline, days, wdays in horizon[start : start + COMPOUND_LIMIT]
                 ]
             )
             queued += insert_from_select(
@@ -434,9 +426,10 @@ class _Sweep:
         self.insert_oversight(told)
 
     def escalation_told(self, raised: Any, due_soon: Any) -> Any:
-        officials = Official.__table__  # type: ignore[attr-defined]
-        to_supervisors = supervisor_pairs(sa.select(raised.c.task_id).where(raised.c.old < 1))
-        return sa.union_all(
+        to_supervisors = supervisor_pairs(
+            self.session, sa.select(raised.c.task_id).where(raised.c.old < 1)
+        )
+        told = [
             due_soon,
             sa.select(to_supervisors.c.task_id, to_supervisors.c.official_id, sa.literal(1)),
             sa.select(raised.c.task_id, PEOPLE.c.official_id, sa.literal(2))
@@ -449,21 +442,32 @@ class _Sweep:
                 )
             )
             .where(raised.c.old < 2, raised.c.new >= 2),
-            sa.select(raised.c.task_id, officials.c.id, sa.literal(2))
-            .select_from(
-                raised.join(
-                    officials,
-                    sa.and_(
-                        officials.c.role == OfficialRole.HEAD.value,
-                        sa.or_(
-                            sa.func.coalesce(officials.c.unit, "") == "",
-                            officials.c.unit == raised.c.lead_unit,
-                        ),
-                    ),
+        ]
+        heads = self.heads()
+        if heads:  # the heads who see the task: its lead unit's, and those with no unit
+            table = literal_table(heads, "heads")
+            told.append(
+                sa.select(raised.c.task_id, table.c.official_id, sa.literal(2))
+                .select_from(
+                    raised.join(
+                        table, sa.or_(table.c.unit == "", table.c.unit == raised.c.lead_unit)
+                    )
                 )
+                .where(raised.c.old < 2, raised.c.new >= 2)
             )
-            .where(raised.c.old < 2, raised.c.new >= 2),
-        ).subquery("told")
+        return sa.union_all(*told).subquery("told")
+
+    def heads(self) -> list[dict[str, Any]]:
+        """Everyone with the head role and their unit (a few people)."""
+        found = [
+            {"official_id": oid, "unit": unit or ""}
+            for oid, unit in self.session.exec(
+                select(Official.id, Official.unit).where(Official.role == OfficialRole.HEAD)
+            )
+        ]
+        if len(found) > COMPOUND_LIMIT:
+            raise ValueError(f"more than {COMPOUND_LIMIT} heads: not supported by the sweep")
+        return found
 
     def insert_oversight(self, told: Any) -> None:
         cols = list(told.c)

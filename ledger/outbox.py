@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from ledger.clock import as_utc
+from ledger.db import COMPOUND_LIMIT, literal_table
 from ledger.enums import Channel, Duty, OfficialRole, OutboxStatus
 from ledger.models import Official, Outbox, Task, TaskPerson, UTCDateTime
 
@@ -166,14 +167,14 @@ def task_people(session: Session, task_id: int, duty: Duty) -> list[Official]:
     return list(session.exec(stmt))
 
 
-def supervisor_pairs(task_ids: Any) -> Any:
-    """(task_id, official_id, position) for each task of `task_ids` (ids, or a select of them): its
-    督办人, or where the sheet named none, every official with the supervisor role.
+def supervisor_pairs(session: Session, task_ids: Any) -> Any:
+    """(task_id, official_id, position) for each task of `task_ids` (ids, or a select of them):
+    its 督办人, or where the sheet named none, every official with the supervisor role.
 
     The one home of that fallback: the sweep joins it, `supervisors_of` reads it for one task.
+    The supervisors are read first (a few people) so the join never scans officials per task.
     """
     people = TaskPerson.__table__  # type: ignore[attr-defined]
-    officials = Official.__table__  # type: ignore[attr-defined]
     tasks = Task.__table__  # type: ignore[attr-defined]
     supervisor = Duty.SUPERVISOR.value
     named = sa.select(
@@ -181,12 +182,20 @@ def supervisor_pairs(task_ids: Any) -> Any:
         people.c.official_id.label("official_id"),
         people.c.position.label("position"),
     ).where(people.c.duty == supervisor, people.c.task_id.in_(task_ids))
+    everyone = [
+        {"official_id": oid}
+        for oid in session.exec(
+            select(col(Official.id)).where(Official.role == OfficialRole.SUPERVISOR)
+        )
+    ][:COMPOUND_LIMIT]
+    if not everyone:
+        return named.subquery("supervisors")
+    table = literal_table(everyone, "all_supervisors")
     fallback = (
-        sa.select(tasks.c.id, officials.c.id, officials.c.id)
-        .select_from(tasks.join(officials, sa.true()))
+        sa.select(tasks.c.id, table.c.official_id, table.c.official_id)
+        .select_from(tasks.join(table, sa.true()))
         .where(
             tasks.c.id.in_(task_ids),
-            officials.c.role == OfficialRole.SUPERVISOR.value,
             ~sa.exists().where(people.c.task_id == tasks.c.id, people.c.duty == supervisor),
         )
     )
@@ -197,7 +206,7 @@ def supervisors_by_task(session: Session, task_ids: list[int]) -> dict[int, list
     """Each task's supervisors (see `supervisor_pairs`), in sheet order."""
     found: dict[int, list[int]] = {}
     for start in range(0, len(task_ids), 900):
-        pairs = supervisor_pairs(task_ids[start : start + 900])
+        pairs = supervisor_pairs(session, task_ids[start : start + 900])
         for task_id, official_id in session.execute(
             sa.select(pairs.c.task_id, pairs.c.official_id).order_by(
                 pairs.c.task_id, pairs.c.position
@@ -209,7 +218,7 @@ def supervisors_by_task(session: Session, task_ids: list[int]) -> dict[int, list
 
 def supervisors_of(session: Session, task_id: int) -> list[Official]:
     """The task's 督办人; where the sheet named none, every official with the supervisor role."""
-    pairs = supervisor_pairs([task_id])
+    pairs = supervisor_pairs(session, [task_id])
     return list(
         session.exec(
             select(Official)
