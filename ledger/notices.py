@@ -108,6 +108,7 @@ register(
         "notice.oversight": "【督办汇总】{count} 项整改任务需要您督办：\n{lines}\n点“催办”一键提醒责任人，点“详情”查看任务。",
         "notice.oversight_due": "【分管任务提醒】{count} 项您分管的整改任务临近时限：\n{lines}\n请督促按期完成；点“催办”一键提醒责任人，点“详情”查看任务。",
         "notice.oversight_line": "{icon} #{task_id} {title}（责任人 {owners}，{days}{level}）",
+        "notice.oversight_more": "……另有 {count} 项，发送 /overdue 或 /due 查看全部",
         "notice.oversight_level.0": "",
         "notice.oversight_level.1": "，已升级督办",
         "notice.oversight_level.2": "，第二级督办",
@@ -158,6 +159,7 @@ register(
         "notice.oversight": "[Oversight] {count} tasks need your follow-up:\n{lines}\nNudge the owner or open the details with the buttons.",
         "notice.oversight_due": "[Tasks you lead] {count} tasks are nearing their deadline:\n{lines}\nNudge the owner or open the details with the buttons.",
         "notice.oversight_line": "{icon} #{task_id} {title} (owner {owners}, {days}{level})",
+        "notice.oversight_more": "…and {count} more: send /overdue or /due for all",
         "notice.oversight_level.0": "",
         "notice.oversight_level.1": ", escalated",
         "notice.oversight_level.2": ", escalated to level 2",
@@ -263,6 +265,9 @@ def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
     return Notice(text=text, buttons=buttons)
 
 
+OVERSIGHT_SHOWN = 50  # tasks an oversight notice lists (with 催办/详情: one Telegram keyboard)
+
+
 def render_oversight(text_key: str, items: list[dict[str, Any]], lang: str) -> Notice:
     """One person's oversight notice of one sweep: a line and 催办/详情 per task, the most
     escalated first. The channel splits a long one into parts (Telegram: 100 buttons a
@@ -271,6 +276,7 @@ def render_oversight(text_key: str, items: list[dict[str, Any]], lang: str) -> N
         items,
         key=lambda p: (-int(p.get("level", 0)), int(p.get("days_left", 0)), int(p["task_id"])),
     )
+    count, ordered = len(ordered), ordered[:OVERSIGHT_SHOWN]
     lines = [
         render(
             "notice.oversight_line",
@@ -289,7 +295,9 @@ def render_oversight(text_key: str, items: list[dict[str, Any]], lang: str) -> N
         for p in ordered
         for row in MANAGER_BUTTONS
     ]
-    text = render(text_key, lang, count=len(ordered), lines="\n".join(lines))
+    if count > len(ordered):
+        lines.append(render("notice.oversight_more", lang, count=count - len(ordered)))
+    text = render(text_key, lang, count=count, lines="\n".join(lines))
     return Notice(text=text, buttons=buttons)
 
 
