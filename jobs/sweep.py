@@ -68,6 +68,11 @@ def stage_table(stages: list[dict[str, Any]]) -> Any:
     )
 
 
+def leaders_of(task_id: Any) -> Any:
+    """Join condition: the 责任领导 rows of the task `task_id` names."""
+    return sa.and_(PEOPLE.c.task_id == task_id, PEOPLE.c.duty == Duty.LEADER.value)
+
+
 @dataclass
 class SweepResult:
     as_of: datetime
@@ -261,33 +266,38 @@ class _Sweep:
             )
         if not stages:
             return 0
-        table = stage_table(stages)
-        return insert_from_select(
-            self.session,
-            sa.select(
-                sa.literal(""),  # keyed by (task, recipient, kind, stage)
-                PEOPLE.c.official_id,
-                sa.literal("reminder"),
-                sa.literal("reminder"),
-                TASKS.c.id,
-                table.c.stage,
-                table.c.urgency,
-                sa.literal("notice.reminder.owner"),
-                table.c.params,
-            )
-            .select_from(
-                TASKS.join(table, TASKS.c.deadline == table.c.deadline).join(
-                    PEOPLE, PEOPLE.c.task_id == TASKS.c.id
+        return self.owner_reminders(stages, "notice.reminder.owner")
+
+    def owner_reminders(self, stages: list[dict[str, Any]], text_key: str) -> int:
+        """Each open task's owners, one row each, at the stage its deadline reached: the
+        stages joined on the deadline, one INSERT … SELECT per `COMPOUND_LIMIT` deadlines."""
+        queued = 0
+        for start in range(0, len(stages), COMPOUND_LIMIT):
+            table = stage_table(stages[start : start + COMPOUND_LIMIT])
+            queued += insert_from_select(
+                self.session,
+                sa.select(
+                    sa.literal(""),  # keyed by (task, recipient, kind, stage)
+                    PEOPLE.c.official_id,
+                    sa.literal("reminder"),
+                    sa.literal("reminder"),
+                    TASKS.c.id,
+                    table.c.stage,
+                    table.c.urgency,
+                    sa.literal(text_key),
+                    table.c.params,
                 )
+                .select_from(
+                    TASKS.join(table, TASKS.c.deadline == table.c.deadline).join(
+                        PEOPLE,
+                        sa.and_(PEOPLE.c.task_id == TASKS.c.id, PEOPLE.c.duty == Duty.OWNER.value),
+                    )
+                )
+                .where(TASKS.c.status.in_(OPEN), TASKS.c.kind != TaskKind.LONG_TERM.value),
+                now=self.now,
+                sweep_id=self.run_id,
             )
-            .where(
-                TASKS.c.status.in_(OPEN),
-                TASKS.c.kind != TaskKind.LONG_TERM.value,
-                PEOPLE.c.duty == Duty.OWNER.value,
-            ),
-            now=self.now,
-            sweep_id=self.run_id,
-        )
+        return queued
 
     def overdue_horizon(self) -> list[tuple[date, int, int]]:
         """(deadline, days overdue, working days overdue) for every passed deadline of an open
@@ -306,50 +316,23 @@ class _Sweep:
     def overdue_reminders(self, horizon: list[tuple[date, int, int]]) -> int:
         threshold = self.rules.escalate_leader_after_working_days
         today = self.today.isoformat()
-        queued = 0
-        for start in range(0, len(horizon), COMPOUND_LIMIT):
-            stages = stage_table(
-                [
-                    {
-                        "deadline": deadline,
-                        "stage": f"overdue:{deadline.isoformat()}:{today}",
-                        "urgency": 2000 + wdays,
-                        "params": {
-                            "deadline": deadline.isoformat(),
-                            "days_left": -days,
-                            "light": "red",
-                            "overdue": days,
-                            "wdays": wdays,
-                            "threshold": threshold,
-                        },
-                    }
-                    for deadline, days, wdays in horizon[start : start + COMPOUND_LIMIT]
-                ]
-            )
-            queued += insert_from_select(
-                self.session,
-                sa.select(
-                    sa.literal(""),  # keyed by (task, recipient, kind, stage)
-                    PEOPLE.c.official_id,
-                    sa.literal("reminder"),
-                    sa.literal("reminder"),
-                    TASKS.c.id,
-                    stages.c.stage,
-                    stages.c.urgency,
-                    sa.literal("notice.reminder.overdue"),
-                    stages.c.params,
-                )
-                .select_from(
-                    TASKS.join(stages, TASKS.c.deadline == stages.c.deadline).join(
-                        PEOPLE,
-                        sa.and_(PEOPLE.c.task_id == TASKS.c.id, PEOPLE.c.duty == Duty.OWNER.value),
-                    )
-                )
-                .where(TASKS.c.status.in_(OPEN), TASKS.c.kind != TaskKind.LONG_TERM.value),
-                now=self.now,
-                sweep_id=self.run_id,
-            )
-        return queued
+        stages = [
+            {
+                "deadline": deadline,
+                "stage": f"overdue:{deadline.isoformat()}:{today}",
+                "urgency": 2000 + wdays,
+                "params": {
+                    "deadline": deadline.isoformat(),
+                    "days_left": -days,
+                    "light": "red",
+                    "overdue": days,
+                    "wdays": wdays,
+                    "threshold": threshold,
+                },
+            }
+            for deadline, days, wdays in horizon
+        ]
+        return self.owner_reminders(stages, "notice.reminder.overdue")
 
     def oversight(self) -> None:
         """Raise each overdue task to the level its deadline reached (督办人 at 1 working day,
@@ -404,14 +387,7 @@ class _Sweep:
         higher."""
         due_soon = (
             sa.select(OUTBOX.c.task_id, PEOPLE.c.official_id, sa.literal(0))
-            .select_from(
-                OUTBOX.join(
-                    PEOPLE,
-                    sa.and_(
-                        PEOPLE.c.task_id == OUTBOX.c.task_id, PEOPLE.c.duty == Duty.LEADER.value
-                    ),
-                )
-            )
+            .select_from(OUTBOX.join(PEOPLE, leaders_of(OUTBOX.c.task_id)))
             .where(
                 OUTBOX.c.sweep_id == self.run_id,
                 OUTBOX.c.kind == "reminder",
@@ -433,14 +409,7 @@ class _Sweep:
             due_soon,
             sa.select(to_supervisors.c.task_id, to_supervisors.c.official_id, sa.literal(1)),
             sa.select(raised.c.task_id, PEOPLE.c.official_id, sa.literal(2))
-            .select_from(
-                raised.join(
-                    PEOPLE,
-                    sa.and_(
-                        PEOPLE.c.task_id == raised.c.task_id, PEOPLE.c.duty == Duty.LEADER.value
-                    ),
-                )
-            )
+            .select_from(raised.join(PEOPLE, leaders_of(raised.c.task_id)))
             .where(raised.c.old < 2, raised.c.new >= 2),
         ]
         heads = self.heads()
