@@ -1,9 +1,12 @@
-"""The deadline sweep: turns the ledger into outbox rows. Never talks to Telegram.
+"""The deadline sweep: decides what the ledger should say, and has the ledger write it.
 
-Set-based: each step is one SQL query over indexed columns (status, deadline) that returns only
-the due items, so the cost follows the number of due items, not the size of the ledger. Outbox
-rows carry a unique key (task, recipient, kind, stage), so running a sweep twice, or in two
-processes at once, queues nothing twice.
+Set-based: the stage of a task follows from its deadline, so the horizon's deadlines are worked
+out in Python (working-day calendar) and each step is one INSERT … SELECT joining them
+(`ledger.outbox.insert_from_select`, `ledger.audit.record_from_select`): the cost follows the
+number of due items, not the size of the ledger, and no Python loop runs over tasks. Owners get
+one notice per task; leaders, supervisors and heads one oversight notice per sweep listing their
+tasks. Outbox rows carry a unique key (task, recipient, kind, stage), so running a sweep twice,
+or in two processes at once, queues nothing twice.
 """
 
 from __future__ import annotations
