@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter  # type: ignore[import-untyped]
 from sqlmodel import Session
 
 from ledger.i18n import render
@@ -117,40 +114,53 @@ def export_ledger(
             writer.writerow([_csv_cell(row[f]) for f in EXPORT_FIELDS])
         path.write_text(buffer.getvalue(), encoding="utf-8-sig")
         return len(rows)
-    # write_only: rows are streamed to the file as they come (a 100k-task ledger in seconds
-    # and little memory); widths and frozen panes are set before the first row
-    workbook = Workbook(write_only=True)
-    sheet: Any = workbook.create_sheet("整改台账")
-    for index, name in enumerate(EXPORT_FIELDS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(name, 12)
-    sheet.freeze_panes = "C2"
-    bold = Font(bold=True)
-    centred = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-    def header(text: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font, cell.alignment = bold, centred
-        return cell
-
-    sheet.append([header(h) for h in headers])
-    fills = {light: PatternFill("solid", start_color=colour) for light, colour in FILLS.items()}
-    filled = {EXPORT_FIELDS.index("light"), EXPORT_FIELDS.index("ref")}
-    for view, row in zip(views, rows, strict=True):
-        cells: list[Any] = []
-        for index, name in enumerate(EXPORT_FIELDS):
-            value = row[name]
-            if index in filled or isinstance(value, date):
-                cell = WriteOnlyCell(sheet, value=value)
-                if index in filled:
-                    cell.fill = fills[view.light.value]
-                if isinstance(value, date):
-                    cell.number_format = "yyyy-mm-dd"
-                cells.append(cell)
-            else:
-                cells.append(value)
-        sheet.append(cells)
-    workbook.save(path)
+    write_xlsx(
+        path, headers, [(view.light.value, row) for view, row in zip(views, rows, strict=True)]
+    )
     return len(rows)
+
+
+def write_xlsx(path: Path, headers: list[str], rows: list[tuple[str, dict[str, Any]]]) -> None:
+    """The printable sheet: bold wrapped header, column widths, header and first two columns
+    frozen, 序号 and 灯 filled with the light's colour, dates as dates.
+
+    XlsxWriter in constant-memory mode streams each row to the file (a 100k-task ledger in
+    seconds, little memory). Every text is written as text (`write_string`): a cell that
+    starts with "=" stays what the person typed, never a formula.
+    """
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    try:
+        sheet = workbook.add_worksheet("整改台账")
+        header = workbook.add_format(
+            {"bold": True, "align": "center", "valign": "vcenter", "text_wrap": True}
+        )
+        dated = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        fills = {
+            light: workbook.add_format({"bg_color": f"#{colour}", "pattern": 1})
+            for light, colour in FILLS.items()
+        }
+        for index, name in enumerate(EXPORT_FIELDS):
+            sheet.set_column(index, index, WIDTHS.get(name, 12))
+        sheet.freeze_panes(1, 2)  # C2
+        for column, text in enumerate(headers):
+            sheet.write_string(0, column, text, header)
+        filled = {EXPORT_FIELDS.index("light"), EXPORT_FIELDS.index("ref")}
+        for number, (light, row) in enumerate(rows, start=1):
+            fill = fills[light]
+            for column, name in enumerate(EXPORT_FIELDS):
+                value = row[name]
+                style = fill if column in filled else None
+                if isinstance(value, date):
+                    sheet.write_datetime(number, column, datetime.combine(value, time()), dated)
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    sheet.write_number(number, column, value, style)
+                elif value is None or value == "":
+                    if style is not None:
+                        sheet.write_blank(number, column, None, style)
+                else:
+                    sheet.write_string(number, column, str(value), style)
+    finally:
+        workbook.close()
 
 
 def _csv_cell(value: Any) -> str:
