@@ -47,6 +47,7 @@ from ledger.outbox import (
     supervisor_pairs,
     supervisors_by_task,
 )
+from ledger.workdays import provisional_notice
 
 log = logging.getLogger(__name__)
 
@@ -718,6 +719,11 @@ class _Sweep:
                 unbound = everyone
             else:
                 unbound = unbound_names(self.session, scope)
+            extra = {}
+            if person.role == OfficialRole.ADMIN and provisional_notice(
+                self.today, self.policy.calendar
+            ):
+                extra = {"calendar_year": self.today.year + 1}
             self.queue(
                 kind="weekly_digest",
                 family="weekly_digest",
@@ -726,7 +732,7 @@ class _Sweep:
                 stage=stage,
                 urgency=0,
                 text_key="notice.weekly_digest",
-                params={**base, **figures, "unbound": unbound},
+                params={**base, **figures, "unbound": unbound, **extra},
             )
         for group in groups:
             whole = whole or self.digest_figures(None)

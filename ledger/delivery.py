@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from config import Settings
 from ledger.context import Actor, WorkContext
 from ledger.enums import OPEN_STATUSES, Channel, OutboxStatus, TaskStatus, Via
+from ledger.links import owner_links
 from ledger.models import DeliveryWorker, Official, Outbox, Task
 from ledger.notices import Notice, enrich, render_digest, render_notice, task_params
 from ledger.officials import mark_unreachable
@@ -193,6 +194,9 @@ def prepare(
     else:
         batch = [row]
         notice = render_notice(row.kind, row.text_key, params, lang)
+    if recipient is not None and recipient.id is not None:
+        task_ids = [r.task_id for r in batch if r.task_id is not None]
+        notice.links = owner_links(session, settings, recipient.id, task_ids, now)
     return Delivery(
         row_ids=[r.id for r in batch if r.id is not None],
         address=address,

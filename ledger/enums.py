@@ -55,6 +55,7 @@ class Via(StrEnum):
     TELEGRAM = "telegram"
     SCHEDULER = "scheduler"
     IMPORT = "import"
+    WEB = "web"
 
 
 class ExtensionStatus(StrEnum):

@@ -170,6 +170,26 @@ class Handlers(Replies):
 
         await self.guarded(update, greet)
 
+    async def web(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/web: a one-time sign-in link to the dashboard, in a private chat only."""
+
+        async def work(ctx: WorkContext) -> None:
+            from ledger.links import TooManyLinks, create_signin
+
+            lang = ctx.actor.lang
+            if self.is_group(update):
+                await self.answer(update, render("bot.web_private", lang))
+                return
+            assert ctx.actor.official is not None
+            try:
+                url = create_signin(ctx, ctx.actor.official)
+            except TooManyLinks as exc:
+                raise InvalidInput("error.links_throttled", minutes=exc.minutes) from None
+            minutes = ctx.settings.web.signin_minutes
+            await self.answer(update, render("link.signin", lang, minutes=minutes, url=url))
+
+        await self.guarded(update, work, managers_only=True)
+
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Usage in the user's language; managers see their commands too."""
 
@@ -750,7 +770,7 @@ class Handlers(Replies):
             data = buffer.getvalue()
             sha = hashlib.sha256(data).hexdigest()
             folder = f"task-{task.id}" if task is not None else "unsorted"
-            local, created = self.store(ctx, folder, sha, name, data)
+            local, created = lifecycle.store_file(ctx.settings, folder, sha, name, data)
             kept = {
                 "file_name": name,
                 "size": len(data),
@@ -770,22 +790,6 @@ class Handlers(Replies):
             await self.apply_file(update, ctx, task.id or 0, kept)
 
         await self.guarded(update, work)
-
-    def store(
-        self, ctx: WorkContext, folder_name: str, sha: str, name: str, data: bytes
-    ) -> tuple[Path, bool]:
-        """Evidence kept owner-only, one folder per task (or unsorted), named by its hash;
-        (path, created)."""
-        folder = ctx.settings.evidence_dir / folder_name
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        ctx.settings.evidence_dir.chmod(0o700)
-        safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
-        path = folder / f"{sha[:16]}-{safe}"
-        if path.exists():
-            return path, False
-        path.write_bytes(data)
-        path.chmod(0o600)
-        return path, True
 
     # --- buttons -------------------------------------------------------------------------
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -82,12 +82,15 @@ def test_notice_key_migration_keeps_what_was_queued(database_url, settings, tmp_
 
     engine = make_engine(database_url)
     try:
-        upgrade(engine, "0002")
+        # the ledger is built with today's models, then the schema goes back to 0002
+        upgrade(engine)
         with Session(engine) as session:
             build_ledger(session, settings, NOW, tmp_path, today=date(2026, 11, 2))
             task = session.exec(select(Task).where(Task.ref == "1")).one()
             owner = session.exec(select(Official).where(Official.name == "赵磊")).one()
             task_id, owner_id = task.id, owner.id
+        downgrade(engine, "0002")
+        with Session(engine) as session:
             old = {
                 "channel": "telegram",
                 "recipient_id": owner_id,

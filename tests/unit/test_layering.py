@@ -26,10 +26,17 @@ def test_ledger_imports_neither_bot_jobs_nor_any_transport():
     bad = {
         (f, m)
         for f, m in imported_modules("ledger")
-        if m in {"bot", "jobs", "cli", "apscheduler"} | TRANSPORTS
+        if m in {"bot", "jobs", "cli", "web", "apscheduler", "starlette", "uvicorn"} | TRANSPORTS
     }
     assert bad == set()
 
 
 def test_jobs_never_talk_to_telegram():
     assert {(f, m) for f, m in imported_modules("jobs") if m in {"telegram", "bot"}} == set()
+
+
+def test_web_is_a_surface_that_calls_the_ledger_only():
+    """web/ calls ledger/ (and config); never the bot, the jobs or the CLI."""
+    assert {
+        (f, m) for f, m in imported_modules("web") if m in {"bot", "jobs", "cli", "telegram"}
+    } == set()
