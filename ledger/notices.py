@@ -121,7 +121,6 @@ register(
         "notice.oversight_due": "【分管任务提醒】{count} 项您分管的整改任务临近时限：\n{lines}\n请督促按期完成；点“催办”一键提醒责任人，点“详情”查看任务。",
         "notice.oversight_line": "{icon} #{task_id} {title}（责任人 {owners}，{days}{level}）",
         "notice.oversight_more": "……另有 {count} 项，发送 /overdue 或 /due 查看全部",
-        "notice.oversight_level.0": "",
         "notice.oversight_level.1": "，已升级督办",
         "notice.oversight_level.2": "，第二级督办",
     },
@@ -173,7 +172,6 @@ register(
         "notice.oversight_due": "[Tasks you lead] {count} tasks are nearing their deadline:\n{lines}\nNudge the owner or open the details with the buttons.",
         "notice.oversight_line": "{icon} #{task_id} {title} (owner {owners}, {days}{level})",
         "notice.oversight_more": "…and {count} more: send /overdue or /due for all",
-        "notice.oversight_level.0": "",
         "notice.oversight_level.1": ", escalated",
         "notice.oversight_level.2": ", escalated to level 2",
     },
@@ -301,7 +299,7 @@ def render_oversight(text_key: str, items: list[dict[str, Any]], lang: str) -> N
             title=p.get("title", ""),
             owners=_names(p.get("owners")),
             days=days_phrase(p, lang),
-            level=render(f"notice.oversight_level.{p.get('level', 0)}", lang),
+            level=render(f"notice.oversight_level.{p['level']}", lang) if p.get("level") else "",
         )
         for p in ordered
     ]

@@ -166,7 +166,7 @@ async def test_leaders_notices_carry_nudge_and_details_and_nudges_cool_down(
     await sweep_and_dispatch(app, session, settings, clock, request_layer)
     tid = ledger.id("2")
     (to_leader,) = sent_to(request_layer, ZHANG, f"#{tid}")
-    assert "分管任务提醒" in to_leader.text
+    assert "分管任务提醒" in to_leader.text and "notice." not in to_leader.text
     assert to_leader.buttons == [f"a:remind:{tid}", f"a:details:{tid}"]
     (to_owner,) = sent_to(request_layer, SUN, f"#{tid}")
     assert f"a:done:{tid}" in to_owner.buttons
