@@ -401,7 +401,8 @@ async def test_export_and_reports_download(client, session, settings, ledger):
     xlsx = await client.get("/dash/export.xlsx")
     assert xlsx.status_code == 200 and "attachment" in xlsx.headers["content-disposition"]
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
-    assert sheet.max_row == 3  # the header and 张伟's two tasks: the export is scoped too
+    # title, round line, header, 张伟's two tasks, the legend: the export is scoped too
+    assert sheet.max_row == 6 and sheet["A3"].value == "序号"
     for query, marker in (("", "内部版"), ("?public=1", "公开版")):
         report = await client.get(f"/dash/report.docx{query}")
         assert report.status_code == 200
