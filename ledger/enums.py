@@ -72,4 +72,11 @@ class OutboxStatus(StrEnum):
 
 
 class Channel(StrEnum):
+    """A way to reach a person (a contact's channel) or a group chat; an outbox row is routed to
+    one when it is queued. Order here is the fallback order when no contact is preferred."""
+
     TELEGRAM = "telegram"
+    WECOM = "wecom"  # 企业微信
+    DINGTALK = "dingtalk"  # 钉钉
+    EMAIL = "email"
+    MOBILE = "mobile"  # 短信 (SMS)

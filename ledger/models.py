@@ -134,6 +134,25 @@ class Official(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class Contact(SQLModel, table=True):
+    """How to reach a person on one channel: at most one contact per channel, and an address
+    belongs to one person. `reachable` is False after the channel said the person blocked us or
+    is gone; any later message from them sets it back. The only home of channel addresses
+    (a Telegram user id, a WeCom user id, an e-mail address, a mobile number)."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("official_id", "channel"),
+        sa.UniqueConstraint("channel", "address"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int = Field(foreign_key="official.id", index=True)
+    channel: Channel = _enum()
+    address: str = Field(max_length=200)
+    reachable: bool = True
+    preferred: bool = False  # notices go to the preferred reachable contact first
+    bound_at: datetime = _ts()
+
+
 class TaskPerson(SQLModel, table=True):
     """Who is owner (责任人), leader (责任领导) or supervisor (督办人) of a task, in sheet order."""
 

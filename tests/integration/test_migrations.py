@@ -191,3 +191,72 @@ def test_notice_key_migration_keeps_what_was_queued(database_url, settings, tmp_
             assert "" not in keys and len(set(keys)) == len(keys) == 5
     finally:
         engine.dispose()
+
+
+def test_contacts_migration_moves_bound_accounts_and_their_reachability(database_url):
+    """0006 turns a bound person's Telegram account into their telegram contact, keeping
+    whether they can be reached; unbound people get none."""
+    from datetime import datetime
+
+    engine = make_engine(database_url)
+    at = datetime(2026, 11, 2, 1, 0)
+    try:
+        upgrade(engine, "0004_i15_delivery")
+        official = sa.table(
+            "official",
+            *(
+                sa.column(n)
+                for n in ["id", "name", "unit", "title", "role", "language", "telegram_user_id", "chat_id", "reachable", "bound_at", "created_at"]
+            ),
+        )
+        base = {"unit": "", "title": "", "role": "owner", "language": "zh", "created_at": at}
+        with engine.begin() as connection:
+            connection.execute(
+                official.insert(),
+                [
+                    {
+                        **base,
+                        "id": 1,
+                        "name": "赵磊",
+                        "telegram_user_id": 9_000_000_001,
+                        "chat_id": 9_000_000_001,
+                        "reachable": True,
+                        "bound_at": at,
+                    },
+                    {
+                        **base,
+                        "id": 2,
+                        "name": "孙丽",
+                        "telegram_user_id": 77,
+                        "chat_id": 77,
+                        "reachable": False,
+                        "bound_at": at,
+                    },
+                    {
+                        **base,
+                        "id": 3,
+                        "name": "陈静",
+                        "telegram_user_id": None,
+                        "chat_id": None,
+                        "reachable": True,
+                        "bound_at": None,
+                    },
+                ],
+            )
+        upgrade(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT official_id, channel, address, reachable, bound_at FROM contact"
+                    " ORDER BY official_id"
+                )
+            ).all()
+        assert [tuple(r[:4]) for r in rows] == [
+            (1, "telegram", "9000000001", True),
+            (2, "telegram", "77", False),
+        ]
+        assert all(r[4] is not None for r in rows)
+        downgrade(engine, "0004_i15_delivery")
+        upgrade(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,71 @@
+"""Contacts: one address per channel, owned by one person, each change audited."""
+
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from ledger.contacts import contacts_of, holder, route, set_contact
+from ledger.enums import Channel
+from ledger.errors import InvalidInput
+from ledger.models import AuditEvent, Contact, Official
+from tests.conftest import SHANGHAI_9AM_UTC as NOW
+from tests.factories import build_ledger, cli_ctx
+
+
+@pytest.fixture
+def people(session, settings, tmp_path):
+    build_ledger(session, settings, NOW, tmp_path, today=date(2026, 11, 2))
+    return {o.name: o for o in session.exec(select(Official))}
+
+
+def test_a_contact_per_channel_replaced_not_doubled_and_audited(session, settings, people):
+    ctx = cli_ctx(session, settings, NOW)
+    zhao = people["赵磊"]
+    set_contact(ctx, zhao, Channel.EMAIL, " Zhao.Lei@Example.gov.cn ")
+    set_contact(ctx, zhao, Channel.MOBILE, "139-1234-5678")
+    set_contact(ctx, zhao, Channel.EMAIL, "zl@example.gov.cn")
+    session.commit()
+    assert [(c.channel, c.address) for c in contacts_of(session, zhao.id)] == [
+        (Channel.EMAIL, "zl@example.gov.cn"),
+        (Channel.MOBILE, "13912345678"),
+    ]
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "contact")).all()
+    assert [e.after["address"] for e in events] == [
+        "zhao.lei@example.gov.cn",
+        "13912345678",
+        "zl@example.gov.cn",
+    ]
+    assert events[2].before["address"] == "zhao.lei@example.gov.cn"
+    assert holder(session, Channel.MOBILE, "13912345678").name == "赵磊"
+
+
+def test_an_address_of_someone_else_or_malformed_is_refused_and_changes_nothing(
+    session, settings, people
+):
+    ctx = cli_ctx(session, settings, NOW)
+    set_contact(ctx, people["赵磊"], Channel.WECOM, "zhaolei")
+    session.commit()
+    with pytest.raises(InvalidInput) as taken:
+        set_contact(ctx, people["孙丽"], Channel.WECOM, "zhaolei")
+    assert taken.value.key == "error.contact_taken" and taken.value.params["name"] == "赵磊"
+    for channel, bad in [(Channel.EMAIL, "not-an-address"), (Channel.TELEGRAM, "@someone")]:
+        with pytest.raises(InvalidInput) as malformed:
+            set_contact(ctx, people["孙丽"], channel, bad)
+        assert malformed.value.key == "error.contact_address"
+    session.rollback()
+    assert session.exec(select(Contact).where(Contact.official_id == people["孙丽"].id)).all() == []
+
+
+def test_notices_are_routed_to_the_preferred_reachable_contact(session, settings, people):
+    ctx = cli_ctx(session, settings, NOW)
+    sun = people["孙丽"]
+    assert route(session, sun.id) is None  # unbound
+    set_contact(ctx, sun, Channel.TELEGRAM, "4242")
+    set_contact(ctx, sun, Channel.EMAIL, "sunli@example.gov.cn")
+    assert route(session, sun.id).channel == Channel.TELEGRAM  # Channel order without a preference
+    set_contact(ctx, sun, Channel.EMAIL, "sunli@example.gov.cn", prefer=True)
+    assert route(session, sun.id).channel == Channel.EMAIL
+    email = route(session, sun.id)
+    email.reachable = False
+    assert route(session, sun.id).channel == Channel.TELEGRAM  # the preferred one is unreachable
