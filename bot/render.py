@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot.callbacks import encode_action, encode_page
-from ledger.enums import OfficialRole
+from ledger.enums import MANAGER_ROLES
 from ledger.i18n import render
 from ledger.models import Evidence, Official
 from ledger.notices import Button
@@ -13,12 +13,6 @@ from ledger.queries import TaskView
 from ledger.texts import LIGHT_ICON, days_text
 
 MAX_TEXT = 4096
-MANAGER_ROLES = (
-    OfficialRole.SUPERVISOR,
-    OfficialRole.LEADER,
-    OfficialRole.HEAD,
-    OfficialRole.ADMIN,
-)
 
 
 def keyboard(

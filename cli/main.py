@@ -15,22 +15,23 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.invites import telegram_link
 from cli.table import render_table
 from config import Settings, SettingsError, load_settings
+from ledger import reads
 from ledger.clock import Clock, SystemClock
 from ledger.context import Actor, WorkContext
 from ledger.dates import parse_date
 from ledger.db import make_engine, session_scope
 from ledger.enums import OfficialRole, Via
 from ledger.errors import ImportFailed, LedgerError
-from ledger.exporter import export_ledger
 from ledger.i18n import render
 from ledger.importer import ImportSummary, RoundOptions, import_file
 from ledger.migrate import current_revision, upgrade
 from ledger.models import Official
-from ledger.officials import create_invite, list_officials
+from ledger.officials import create_invite
 from ledger.private import owner_only
-from ledger.queries import TaskFilter, TaskView, list_tasks
+from ledger.queries import TaskFilter, TaskView
 from ledger.texts import LIGHT_ICON, days_text, deadline_text
 
 log = logging.getLogger("ledgerbot")
@@ -223,14 +224,7 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 
 def cmd_export(app: App, args: argparse.Namespace) -> int:
     with session_scope(app.engine) as session, owner_only(args.file):
-        ctx = app.context(session)
-        count = export_ledger(
-            session,
-            args.file,
-            today=ctx.today,
-            yellow_days=app.settings.policy.yellow_days,
-            round_name=args.round_name,
-        )
+        count = reads.export(app.context(session), args.file, args.round_name)
     print(f"已导出 {count} 项任务到 {args.file} (exported {count} tasks)")
     return 0
 
@@ -277,46 +271,45 @@ def cmd_tasks(app: App, args: argparse.Namespace) -> int:
             owner_name=args.owner,
         )
         order = "overdue" if args.overdue else "deadline" if args.due is not None else "ledger"
-        views = list_tasks(
-            session, flt, today=ctx.today, yellow_days=app.settings.policy.yellow_days, order=order
-        )
+        views = reads.task_list(ctx, flt, order=order)
     print_tasks(views, ctx.today)
     return 0
 
 
 def cmd_officials(app: App, args: argparse.Namespace) -> int:
-    from ledger.delivery import refused_counts
-
     with session_scope(app.engine) as session:
-        people = list_officials(session)
-        refused = refused_counts(session)
+        people = reads.officials(app.context(session))
     if not people:
         print("（还没有人员；先导入台账）")
         return 0
 
-    def note(o: Official) -> str:
-        notes = [] if o.reachable else ["无法送达"]
-        if o.id in refused:
-            notes.append(f"{refused[o.id]}条被拒")
+    def contacts(view: reads.OfficialView) -> str:
+        if not view.contacts:
+            return "待邀请"
+        return " ".join(c.channel if c.reachable else f"{c.channel}✗" for c in view.contacts)
+
+    def note(view: reads.OfficialView) -> str:
+        notes = ["无法送达"] if view.contacts and not view.bound else []
+        if view.refused:
+            notes.append(f"{view.refused}条被拒")
         return "，".join(notes)
 
     rows = [
-        [o.name, render(f"orole.{o.role}"), o.unit, "已绑定" if o.chat_id else "待邀请", note(o)]
-        for o in people
+        [v.official.name, render(f"orole.{v.official.role}"), v.official.unit, contacts(v), note(v)]
+        for v in people
     ]
-    print(render_table(["姓名", "角色", "单位", "Telegram", "备注"], rows, [12, 10, 20, 8, 10]))
+    print(render_table(["姓名", "角色", "单位", "联系方式", "备注"], rows, [12, 10, 20, 14, 10]))
     return 0
 
 
 def cmd_invite(app: App, args: argparse.Namespace) -> int:
     role = OfficialRole(args.role) if args.role else None
     with session_scope(app.engine) as session:
-        invite = create_invite(
-            app.context(session), args.name, role, bot_username=app.settings.telegram.bot_username
-        )
+        invite = create_invite(app.context(session), args.name, role)
+    link = telegram_link(app.settings.telegram.bot_username, invite.code)
     print(f"{invite.official.name}（{render(f'orole.{invite.official.role}')}）的绑定邀请：")
     print(f"  邀请码 (code): {invite.code}")
-    print(f"  链接 (link):   {invite.link}")
+    print(f"  Telegram 链接 (link): {link}")
     print(f"  有效期至 (expires): {invite.expires_at_text}，仅可使用一次 (single use)")
     return 0
 
@@ -328,7 +321,7 @@ def print_queued(
     from ledger.notices import render_notice
 
     for row in rows:
-        who = names.get(row.recipient_id, "?") if row.recipient_id else f"群 {row.chat_id}"
+        who = names.get(row.recipient_id, "?") if row.recipient_id else f"群 {row.group_id}"
         lines = render_notice(row.kind, row.text_key, row.params, "zh").text.splitlines()
         if max_lines is not None:
             lines = lines[:max_lines]
@@ -342,7 +335,6 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
 
     from jobs.policy import SweepPolicy
     from jobs.runner import run_sweep
-    from ledger.models import Official
 
     now = args.at or app.clock.now()
     if now.tzinfo is None:
@@ -387,13 +379,10 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_archive(app: App, args: argparse.Namespace) -> int:
-    from ledger.reports import gather, write_archive
+    from ledger.reports import write_archive
 
     with session_scope(app.engine) as session:
-        ctx = app.context(session)
-        data = gather(
-            session, args.round_name, today=ctx.today, yellow_days=app.settings.policy.yellow_days
-        )
+        data = reads.report_data(app.context(session), args.round_name)
     with owner_only(args.out):
         summary = write_archive(data, args.out, zone=app.settings.zone)
     print(

@@ -27,7 +27,7 @@ class QueuedNotice:
     """A queued row, detached from the session (a dry run rolls the rows themselves back)."""
 
     recipient_id: int | None
-    chat_id: int | None
+    group_id: int | None
     kind: str
     text_key: str
     params: dict[str, Any]
@@ -37,7 +37,7 @@ class QueuedNotice:
         """The row as its recipient would read it on `today`: the sweep stores only the stage,
         the task's details are read as they are now (as the dispatcher does when it sends)."""
         params = enrich(session, row.task_id, row.params, today=today, yellow_days=yellow_days)
-        return cls(row.recipient_id, row.chat_id, row.kind, row.text_key, params)
+        return cls(row.recipient_id, row.group_id, row.kind, row.text_key, params)
 
 
 def run_sweep(

@@ -21,7 +21,17 @@ from sqlmodel import Session, col, func, select
 
 from jobs.policy import SweepPolicy, before_stage, effective_days_left
 from ledger.clock import as_utc
-from ledger.enums import Channel, Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
+from ledger.contacts import routed_channel
+from ledger.enums import (
+    MANAGER_ROLES,
+    OPEN_STATUSES,
+    Duty,
+    OfficialRole,
+    OutboxStatus,
+    TaskKind,
+    TaskStatus,
+    Via,
+)
 from ledger.lights import traffic_light
 from ledger.models import (
     AuditEvent,
@@ -41,7 +51,7 @@ from ledger.queries import LIGHT_COUNTS, WEEKLY_CHANGES, light_counts, weekly_ch
 
 log = logging.getLogger(__name__)
 
-OPEN = [TaskStatus.NOT_STARTED.value, TaskStatus.IN_PROGRESS.value]
+OPEN = [s.value for s in OPEN_STATUSES]
 SUPERSEDING_FAMILIES = ("reminder", "escalation", "long_term_request")
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 TASKS = Task.__table__  # type: ignore[attr-defined]
@@ -192,9 +202,9 @@ class _Sweep:
         urgency: int,
         text_key: str,
         params: dict[str, Any],
-        chat_id: int | None = None,
+        group: GroupSubscription | None = None,
     ) -> None:
-        who = recipient if recipient is not None else f"chat{chat_id}"
+        who = recipient if recipient is not None else f"group{group.id if group else 0}"
         self.rows.append(
             outbox_row(
                 kind=kind,
@@ -204,7 +214,7 @@ class _Sweep:
                 now=self.now,
                 dedupe_key=f"{kind}:{task_id or 0}:{who}:{stage}",
                 recipient_id=recipient,
-                chat_id=chat_id,
+                group=group,
                 task_id=task_id,
                 stage=stage,
                 urgency=urgency,
@@ -305,7 +315,6 @@ class _Sweep:
         if dialect == "postgresql":
             selected[-1] = sa.cast(selected[-1], postgresql.JSON)
         constant = {
-            "channel": Channel.TELEGRAM.value,
             "sweep_id": self.run_id,
             "status": "pending",
             "attempts": 0,
@@ -314,6 +323,7 @@ class _Sweep:
         }
         full = rows.with_only_columns(
             *selected,
+            routed_channel(selected[1]),  # each person's notice goes where they are reached
             *(sa.literal(v) for v in constant.values()),
             sa.literal(self.now, UTCDateTime()),
             sa.literal(self.now, UTCDateTime()),
@@ -321,7 +331,7 @@ class _Sweep:
         insert = postgresql.insert(OUTBOX) if dialect == "postgresql" else sqlite.insert(OUTBOX)
         result: Any = self.session.execute(
             insert.from_select(
-                [*columns, *constant, "not_before", "created_at"], full
+                [*columns, "channel", *constant, "not_before", "created_at"], full
             ).on_conflict_do_nothing(),
             execution_options={"preserve_rowcount": True},  # PostgreSQL reports -1 without it
         )
@@ -587,24 +597,19 @@ class _Sweep:
         stage = f"week:{year}-W{week:02d}"
         done = set(
             self.session.execute(
-                sa.select(OUTBOX.c.recipient_id, OUTBOX.c.chat_id).where(
+                sa.select(OUTBOX.c.recipient_id, OUTBOX.c.group_id).where(
                     OUTBOX.c.kind == "weekly_digest", OUTBOX.c.stage == stage
                 )
             ).all()
         )
-        roles = [
-            OfficialRole.SUPERVISOR,
-            OfficialRole.LEADER,
-            OfficialRole.HEAD,
-            OfficialRole.ADMIN,
-        ]
+        roles = MANAGER_ROLES
         recipients = [
             p
             for p in self.session.exec(select(Official).where(col(Official.role).in_(roles)))
             if (p.id, None) not in done
         ]
         groups = [
-            g for g in self.session.exec(select(GroupSubscription)) if (None, g.chat_id) not in done
+            g for g in self.session.exec(select(GroupSubscription)) if (None, g.id) not in done
         ]
         if not recipients and not groups:
             return
@@ -650,7 +655,7 @@ class _Sweep:
                 family="weekly_digest",
                 task_id=None,
                 recipient=None,
-                chat_id=group.chat_id,
+                group=group,
                 stage=stage,
                 urgency=0,
                 text_key="notice.weekly_digest",

@@ -8,14 +8,16 @@ one in `Channel` order.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from ledger import audit
 from ledger.context import WorkContext
-from ledger.enums import Channel
+from ledger.enums import Channel, OutboxStatus
 from ledger.errors import InvalidInput
-from ledger.models import Contact, Official
+from ledger.models import Contact, Official, Outbox
 
 _FORMATS: dict[Channel, re.Pattern[str]] = {
     Channel.TELEGRAM: re.compile(r"-?[0-9]{1,20}"),
@@ -50,6 +52,15 @@ def contacts_of(session: Session, official_id: int) -> list[Contact]:
     return sorted(found, key=lambda c: order[Channel(c.channel)])
 
 
+def contacts_by_official(session: Session) -> dict[int, list[Contact]]:
+    """Everyone's contacts, each person's in `Channel` order."""
+    order = {c: i for i, c in enumerate(Channel)}
+    found: dict[int, list[Contact]] = {}
+    for contact in session.exec(select(Contact)):
+        found.setdefault(contact.official_id, []).append(contact)
+    return {k: sorted(v, key=lambda c: order[Channel(c.channel)]) for k, v in found.items()}
+
+
 def holder(session: Session, channel: Channel, address: str) -> Official | None:
     """The person whose contact on `channel` is `address`."""
     return session.exec(
@@ -59,12 +70,94 @@ def holder(session: Session, channel: Channel, address: str) -> Official | None:
     ).first()
 
 
+def _routing(official_id: Any) -> Any:
+    """The person's reachable contacts, best first: the preferred one, then `Channel` order."""
+    order = sa.case({c.value: i for i, c in enumerate(Channel)}, value=col(Contact.channel))
+    return (
+        select(Contact)
+        .where(col(Contact.official_id) == official_id, col(Contact.reachable).is_(True))
+        .order_by(col(Contact.preferred).desc(), order)
+    )
+
+
+def routed_channel(official_id: Any) -> Any:
+    """SQL: the channel a notice to `official_id` (a column or a value) is routed to when it
+    is queued; NULL while the person has no reachable contact. The one routing rule."""
+    return _routing(official_id).with_only_columns(col(Contact.channel)).limit(1).scalar_subquery()
+
+
 def route(session: Session, official_id: int) -> Contact | None:
     """Where a notice to this person goes now: None when they have no reachable contact."""
-    reachable = [c for c in contacts_of(session, official_id) if c.reachable]
-    preferred = [c for c in reachable if c.preferred]
-    found = preferred or reachable
-    return found[0] if found else None
+    return session.exec(_routing(official_id).limit(1)).first()
+
+
+def bound(official_id: Any) -> Any:
+    """SQL: the person has a reachable contact (is "bound")."""
+    return sa.exists(_routing(official_id).with_only_columns(col(Contact.id)))
+
+
+def reroute(session: Session, official_id: int) -> None:
+    """After a person's contacts changed: their waiting notices go to where they are reached
+    now (a notice with nowhere better keeps its channel and waits there)."""
+    session.execute(
+        sa.update(Outbox)
+        .where(
+            col(Outbox.recipient_id) == official_id,
+            col(Outbox.status) == OutboxStatus.PENDING,
+        )
+        .values(
+            channel=sa.func.coalesce(routed_channel(official_id), col(Outbox.channel)),
+            claimed_by="",
+            claimed_until=None,
+        )
+    )
+
+
+def mark_unreachable(ctx: WorkContext, contact: Contact, reason: str) -> None:
+    """The channel says the person blocked us or is gone: this contact is unreachable (their
+    notices move to another reachable contact, else wait here until they are back)."""
+    if contact.reachable:
+        _set_reachable(ctx, contact, False, reason=reason)
+
+
+def returned(ctx: WorkContext, channel: Channel, address: str) -> int:
+    """Someone marked unreachable wrote to us: reachable again, and what waited for them
+    (their pending notices) is due at once. Returns how many notices waited (0 if none, or if
+    they were reachable all along: one cheap query for every update). The notices keep their
+    send times (quiet hours still apply)."""
+    contact = ctx.session.exec(
+        select(Contact).where(
+            Contact.channel == channel,
+            Contact.address == address,
+            col(Contact.reachable).is_(False),
+        )
+    ).first()
+    if contact is None:
+        return 0
+    _set_reachable(ctx, contact, True)
+    waiting = ctx.session.exec(
+        select(Outbox.id).where(
+            Outbox.recipient_id == contact.official_id, Outbox.status == OutboxStatus.PENDING
+        )
+    ).all()
+    return len(waiting)
+
+
+def _set_reachable(ctx: WorkContext, contact: Contact, value: bool, *, reason: str = "") -> None:
+    contact.reachable = value
+    ctx.session.add(contact)
+    ctx.session.flush()
+    after: dict[str, object] = {"channel": contact.channel, "reachable": value}
+    if reason:
+        after["reason"] = reason
+    audit.record(
+        ctx,
+        "reachable" if value else "unreachable",
+        official_id=contact.official_id,
+        before={"reachable": not value},
+        after=after,
+    )
+    reroute(ctx.session, contact.official_id)
 
 
 def set_contact(
@@ -107,6 +200,7 @@ def set_contact(
         before=before,
         after=audit.snapshot(contact, _AUDITED),
     )
+    reroute(ctx.session, official.id)
     return contact
 
 

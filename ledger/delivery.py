@@ -18,12 +18,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from config import Settings
+from ledger.contacts import contact_of, mark_unreachable
 from ledger.context import Actor, WorkContext
 from ledger.enums import OPEN_STATUSES, Channel, OutboxStatus, TaskStatus, Via
-from ledger.models import DeliveryWorker, Official, Outbox, Task
+from ledger.models import DeliveryWorker, GroupSubscription, Official, Outbox, Task
 from ledger.notices import Notice, enrich, render_digest, render_notice, task_params
-from ledger.officials import mark_unreachable
-from ledger.outbox import claim_siblings, notify, record_sent, supervisors_of
+from ledger.outbox import claim_siblings, notify, supervisors_of
+from ledger.sent import record_sent
 
 # notices about a task that only make sense while it is still open
 OPEN_ONLY_KINDS = {"reminder", "escalation", "long_term_request", "nudge"}
@@ -77,7 +78,7 @@ class Sender(Protocol):
 
     def render(self, notice: Notice, lang: str) -> Sequence[Any]: ...
 
-    async def send(self, address: Address, part: Any) -> int: ...
+    async def send(self, address: Address, part: Any) -> int | str: ...
 
 
 # --- one delivery, prepared ----------------------------------------------------------------
@@ -86,6 +87,7 @@ class Delivery:
     """A claimed row (or a digest of several) ready to send: where, what, and what went out."""
 
     row_ids: list[int]
+    channel: Channel
     address: Address
     notice: Notice
     lang: str
@@ -97,12 +99,15 @@ class Delivery:
 
 def address_of(session: Session, row: Outbox) -> Address | None:
     """The row's address on its channel, or None while its person cannot be reached there."""
-    recipient = session.get(Official, row.recipient_id) if row.recipient_id else None
-    if recipient is None:
-        return Address(str(row.chat_id), private=False) if row.chat_id is not None else None
-    if recipient.chat_id is None or not recipient.reachable:
+    if row.channel is None:
         return None
-    return Address(str(recipient.chat_id), private=True)
+    if row.recipient_id is None:
+        group = session.get(GroupSubscription, row.group_id) if row.group_id else None
+        return Address(group.address, private=False) if group is not None else None
+    contact = contact_of(session, row.recipient_id, Channel(row.channel))
+    if contact is None or not contact.reachable:
+        return None
+    return Address(contact.address, private=True)
 
 
 def stale_reason(task: Task | None, row: Outbox) -> str:
@@ -121,7 +126,7 @@ def _newer_exists(session: Session, row: Outbox) -> bool:
     same_place = (
         col(Outbox.recipient_id) == row.recipient_id
         if row.recipient_id is not None
-        else col(Outbox.chat_id) == row.chat_id
+        else col(Outbox.group_id) == row.group_id
     )
     newer = select(Outbox.id).where(
         col(Outbox.kind) == row.kind,
@@ -185,8 +190,10 @@ def prepare(
     else:
         batch = [row]
         notice = render_notice(row.kind, row.text_key, _params(session, row, settings, now), lang)
+    assert row.channel is not None
     return Delivery(
         row_ids=[r.id for r in batch if r.id is not None],
+        channel=Channel(row.channel),
         address=address,
         notice=notice,
         lang=lang,
@@ -248,14 +255,13 @@ def mark_sent(
     session: Session,
     delivery: Delivery,
     *,
-    message_id: int,
+    message_id: int | str,
     parts: int,
     now: datetime,
 ) -> None:
-    """Sent: one short transaction right after the channel accepted the last part. A digest's
-    rows point to one task-less marker that a reply to the digest can find."""
+    """Sent: one short transaction right after the channel accepted the last part, and the
+    message recorded for reply threading (a digest's lists its tasks)."""
     digest = len(delivery.row_ids) > 1
-    chat_id = int(delivery.address.value)
     task_ids: list[int] = []
     for row in _rows(session, delivery.row_ids):
         row.status = OutboxStatus.SENT
@@ -264,25 +270,22 @@ def mark_sent(
         row.parts_sent = parts
         row.failing_since = None
         row.claimed_by, row.claimed_until = "", None
-        row.chat_id, row.sent_at = chat_id, now
-        if digest:
-            row.params = {**row.params, "digest_message_id": message_id}
-        else:
-            row.sent_message_id = message_id
+        row.sent_at = now
         if row.task_id is not None:
             task_ids.append(row.task_id)
         session.add(row)
-    if digest:
-        record_sent(
-            session,
-            kind="digest",
-            chat_id=chat_id,
-            message_id=message_id,
-            now=now,
-            recipient_id=delivery.recipient_id,
-            task_id=None,
-            params={"digest_task_ids": task_ids},
-        )
+    record_sent(
+        session,
+        channel=delivery.channel,
+        address=delivery.address.value,
+        message_id=message_id,
+        kind="digest" if digest else delivery.kind,
+        now=now,
+        recipient_id=delivery.recipient_id,
+        task_id=None if digest else delivery.task_id,
+        outbox_id=delivery.row_ids[0],
+        params={"digest_task_ids": task_ids} if digest else {},
+    )
     session.commit()
 
 
@@ -305,10 +308,14 @@ def mark_blocked(
     until they are back (`officials.returned`), and the supervisor hears of the item."""
     ctx = WorkContext(session=session, now=now, actor=Actor(via=Via.SCHEDULER), settings=settings)
     for row in _attempted(session, ids, reason):
-        official = session.get(Official, row.recipient_id) if row.recipient_id else None
-        if official is not None:
-            mark_unreachable(ctx, official, reason)
-        else:  # a group chat that removed the bot: nobody to wait for
+        contact = (
+            contact_of(session, row.recipient_id, Channel(row.channel))
+            if row.recipient_id and row.channel
+            else None
+        )
+        if contact is not None:
+            mark_unreachable(ctx, contact, reason)
+        elif row.recipient_id is None:  # a group chat that removed the bot: nobody to wait for
             row.status = OutboxStatus.FAILED
         tell_supervisor(
             session, row, "notice.escalation.unreachable", reason, now=now, settings=settings

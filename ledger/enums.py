@@ -42,6 +42,17 @@ class OfficialRole(StrEnum):
     ADMIN = "admin"
 
 
+# who receives the managers' lists and digests, and uses the managers' commands
+MANAGER_ROLES = (
+    OfficialRole.SUPERVISOR,
+    OfficialRole.LEADER,
+    OfficialRole.HEAD,
+    OfficialRole.ADMIN,
+)
+# who may subscribe a group chat to the weekly digest
+GROUP_ROLES = (OfficialRole.SUPERVISOR, OfficialRole.ADMIN)
+
+
 class Light(StrEnum):
     RED = "red"
     YELLOW = "yellow"

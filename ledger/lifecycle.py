@@ -17,6 +17,7 @@ from ledger.clock import as_utc
 from ledger.context import WorkContext
 from ledger.enums import (
     OPEN_STATUSES,
+    Channel,
     Duty,
     ExtensionStatus,
     TaskKind,
@@ -550,8 +551,9 @@ def add_evidence(
     size: int,
     mime_type: str = "",
     sha256: str = "",
-    telegram_file_id: str = "",
-    telegram_file_unique_id: str = "",
+    channel: Channel | None = None,
+    channel_file_id: str = "",
+    channel_file_unique_id: str = "",
     local_path: str = "",
 ) -> Evidence:
     task = get_task(ctx, task_id)
@@ -563,8 +565,9 @@ def add_evidence(
         size=size,
         mime_type=mime_type,
         sha256=sha256,
-        telegram_file_id=telegram_file_id,
-        telegram_file_unique_id=telegram_file_unique_id,
+        channel=channel,
+        channel_file_id=channel_file_id,
+        channel_file_unique_id=channel_file_unique_id,
         local_path=local_path,
         created_at=ctx.now,
     )

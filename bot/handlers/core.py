@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import logging
 import math
@@ -21,7 +20,6 @@ from bot.callbacks import PagePress, decode, encode_action
 from bot.handlers.replies import Replies
 from bot.invites import paused_reply
 from bot.render import (
-    MANAGER_ROLES,
     evidence_rows,
     keyboard,
     main_keyboard,
@@ -30,17 +28,16 @@ from bot.render import (
     task_line,
 )
 from bot.services import BotServices
-from ledger import lifecycle, reads
+from ledger import evidence, groups, lifecycle, reads
 from ledger.access import is_owner, require_owner, require_supervisor
 from ledger.context import WorkContext
 from ledger.dates import parse_date
-from ledger.enums import OfficialRole
+from ledger.enums import MANAGER_ROLES, Channel
 from ledger.errors import InvalidInput, LedgerError, NotAllowed
 from ledger.i18n import audit_action, render
-from ledger.models import GroupSubscription, Task
+from ledger.models import Task
 from ledger.notices import MANAGER_BUTTONS, TASK_BUTTONS, bind_buttons
 from ledger.officials import find_official, redeem_invite, set_language
-from ledger.outbox import find_sent
 from ledger.queries import (
     TaskFilter,
 )
@@ -131,8 +128,8 @@ class Handlers(Replies):
                 result = redeem_invite(
                     ctx,
                     args[0][:64],
-                    telegram_user_id=user.id,
-                    chat_id=chat.id,
+                    channel=Channel.TELEGRAM,
+                    address=str(user.id),
                     audit_refusal=guesses.starts_burst(user.id, chat.id, ctx.now),
                 )
                 if result.error is not None or result.official is None:
@@ -653,20 +650,7 @@ class Handlers(Replies):
             if not self.is_group(update):
                 await self.answer(update, render("bot.group_only", ctx.actor.lang))
                 return
-            if ctx.actor.official.role not in (OfficialRole.SUPERVISOR, OfficialRole.ADMIN):
-                raise NotAllowed(why=render("bot.not_for_you", ctx.actor.lang))
-            if ctx.session.get(GroupSubscription, chat.id) is None:
-                ctx.session.add(
-                    GroupSubscription(
-                        chat_id=chat.id,
-                        title=chat.title or "",
-                        subscribed_by_id=ctx.actor.official_id,
-                        created_at=ctx.now,
-                    )
-                )
-                from ledger import audit
-
-                audit.record(ctx, "subscribe", after={"chat_id": chat.id})
+            groups.subscribe(ctx, Channel.TELEGRAM, str(chat.id), title=chat.title or "")
             await self.answer(update, render("bot.subscribed", ctx.actor.lang))
 
         await self.guarded(update, work)
@@ -688,8 +672,7 @@ class Handlers(Replies):
             return
 
         async def work(ctx: WorkContext) -> None:
-            reply_to = message.reply_to_message
-            row = find_sent(ctx.session, message.chat_id, reply_to.message_id) if reply_to else None
+            row = self.replied_to(ctx, message)
             lang = ctx.actor.lang
             text = self.check_length(words, lang)
             if row is None or row.task_id is None:
@@ -726,8 +709,7 @@ class Handlers(Replies):
             return
 
         async def work(ctx: WorkContext) -> None:
-            reply_to = message.reply_to_message
-            row = find_sent(ctx.session, message.chat_id, reply_to.message_id) if reply_to else None
+            row = self.replied_to(ctx, message)
             task = lifecycle.get_task(ctx, row.task_id) if row and row.task_id else None
             if task is not None:
                 require_owner(ctx, task)
@@ -744,24 +726,20 @@ class Handlers(Replies):
                 lifecycle.check_evidence(ctx, task, size)
             else:
                 lifecycle.check_evidence_size(ctx, size)
-            telegram_file = await context.bot.get_file(file_id)
+            download = await context.bot.get_file(file_id)
             buffer = io.BytesIO()
-            await telegram_file.download_to_memory(buffer)
-            data = buffer.getvalue()
-            sha = hashlib.sha256(data).hexdigest()
-            folder = f"task-{task.id}" if task is not None else "unsorted"
-            local, created = self.store(ctx, folder, sha, name, data)
-            kept = {
-                "file_name": name,
-                "size": len(data),
-                "mime_type": mime,
-                "sha256": sha,
-                "telegram_file_id": file_id,
-                "telegram_file_unique_id": unique,
-                "local_path": str(local),
-                "created": created,
-                "caption": self.check_length((message.caption or "").strip(), ctx.actor.lang),
-            }
+            await download.download_to_memory(buffer)
+            kept = evidence.keep(
+                ctx,
+                task.id if task is not None else None,
+                name,
+                buffer.getvalue(),
+                mime_type=mime,
+                channel=Channel.TELEGRAM,
+                channel_file_id=file_id,
+                channel_file_unique_id=unique,
+                caption=self.check_length((message.caption or "").strip(), ctx.actor.lang),
+            )
             if task is None:
                 # not a reply to a task: keep the file and ask which task it belongs to
                 digest = row.params.get("digest_task_ids") if row is not None else None
@@ -770,22 +748,6 @@ class Handlers(Replies):
             await self.apply_file(update, ctx, task.id or 0, kept)
 
         await self.guarded(update, work)
-
-    def store(
-        self, ctx: WorkContext, folder_name: str, sha: str, name: str, data: bytes
-    ) -> tuple[Path, bool]:
-        """Evidence kept owner-only, one folder per task (or unsorted), named by its hash;
-        (path, created)."""
-        folder = ctx.settings.evidence_dir / folder_name
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        ctx.settings.evidence_dir.chmod(0o700)
-        safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
-        path = folder / f"{sha[:16]}-{safe}"
-        if path.exists():
-            return path, False
-        path.write_bytes(data)
-        path.chmod(0o600)
-        return path, True
 
     # --- buttons -------------------------------------------------------------------------
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -69,3 +69,48 @@ def test_notices_are_routed_to_the_preferred_reachable_contact(session, settings
     email = route(session, sun.id)
     email.reachable = False
     assert route(session, sun.id).channel == Channel.TELEGRAM  # the preferred one is unreachable
+
+
+def _queue_nudge(session, settings, official):
+    from ledger.outbox import notify
+
+    notify(
+        session,
+        recipients=[official],
+        kind="nudge",
+        text_key="notice.nudge",
+        now=NOW,
+        zone=settings.zone,
+        quiet=None,
+        params={"task_id": 1, "title": "任务", "by": "陈静"},
+    )
+    session.flush()
+    from ledger.models import Outbox
+
+    return session.exec(select(Outbox).where(Outbox.recipient_id == official.id)).all()
+
+
+def test_a_row_is_routed_when_queued_and_rerouted_when_contacts_change(session, settings, people):
+    """Queued for someone unbound: no channel yet; binding routes it; a blocked contact moves
+    it to another reachable one; with none left it waits where it was."""
+    from ledger.contacts import mark_unreachable
+
+    ctx = cli_ctx(session, settings, NOW)
+    sun = people["孙丽"]
+    [row] = _queue_nudge(session, settings, sun)
+    assert row.channel is None
+    set_contact(ctx, sun, Channel.TELEGRAM, "4242")
+    session.refresh(row)
+    assert row.channel == Channel.TELEGRAM
+    set_contact(ctx, sun, Channel.EMAIL, "sunli@example.gov.cn", prefer=True)
+    [_, second] = _queue_nudge(session, settings, sun)
+    assert second.channel == Channel.EMAIL  # queued now: where she is preferred
+    session.refresh(row)
+    assert row.channel == Channel.EMAIL  # what waited follows her preference
+    email = route(session, sun.id)
+    mark_unreachable(ctx, email, "mailbox gone")
+    session.refresh(row)
+    assert row.channel == Channel.TELEGRAM
+    mark_unreachable(ctx, route(session, sun.id), "blocked")
+    session.refresh(row)
+    assert row.channel == Channel.TELEGRAM and route(session, sun.id) is None  # waits there
