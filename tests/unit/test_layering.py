@@ -65,3 +65,11 @@ def test_no_ledger_table_holds_a_telegram_id_and_no_ledger_code_names_telegram()
             if "telegram" in name.lower() and name != "TELEGRAM":
                 named.add((path.name, name))
     assert named == set()
+
+
+def test_handlers_are_split_by_concern_into_modules_of_a_few_hundred_lines():
+    sizes = {
+        p.name: len(p.read_text(encoding="utf-8").splitlines())
+        for p in (ROOT / "bot" / "handlers").glob("*.py")
+    }
+    assert len(sizes) >= 6 and max(sizes.values()) <= 300, sizes
