@@ -105,11 +105,7 @@ def reroute(session: Session, official_id: int) -> None:
             col(Outbox.recipient_id) == official_id,
             col(Outbox.status) == OutboxStatus.PENDING,
         )
-        .values(
-            channel=sa.func.coalesce(routed_channel(official_id), col(Outbox.channel)),
-            claimed_by="",
-            claimed_until=None,
-        )
+        .values(channel=sa.func.coalesce(routed_channel(official_id), col(Outbox.channel)))
     )
 
 
@@ -136,10 +132,13 @@ def returned(ctx: WorkContext, channel: Channel, address: str) -> int:
         return 0
     _set_reachable(ctx, contact, True)
     waiting = ctx.session.exec(
-        select(Outbox.id).where(
+        select(Outbox).where(
             Outbox.recipient_id == contact.official_id, Outbox.status == OutboxStatus.PENDING
         )
     ).all()
+    for row in waiting:  # nothing of theirs was in flight: what waited is free for any worker
+        row.claimed_by, row.claimed_until = "", None
+        ctx.session.add(row)
     return len(waiting)
 
 

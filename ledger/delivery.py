@@ -305,7 +305,7 @@ def mark_blocked(
     session: Session, ids: Sequence[int], reason: str, *, now: datetime, settings: Settings
 ) -> None:
     """The person cannot be reached: they become unreachable, their notices wait (pending)
-    until they are back (`officials.returned`), and the supervisor hears of the item."""
+    until they are back (`contacts.returned`), and the supervisor hears of the item."""
     ctx = WorkContext(session=session, now=now, actor=Actor(via=Via.SCHEDULER), settings=settings)
     for row in _attempted(session, ids, reason):
         contact = (

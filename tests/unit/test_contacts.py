@@ -114,3 +114,33 @@ def test_a_row_is_routed_when_queued_and_rerouted_when_contacts_change(session, 
     mark_unreachable(ctx, route(session, sun.id), "blocked")
     session.refresh(row)
     assert row.channel == Channel.TELEGRAM and route(session, sun.id) is None  # waits there
+
+
+def test_a_group_is_subscribed_once_and_only_by_supervisors_or_admins(session, settings, people):
+    from ledger.errors import NotAllowed
+    from ledger.groups import subscribe
+    from ledger.models import GroupSubscription
+    from tests.factories import as_official
+
+    with pytest.raises(NotAllowed):
+        subscribe(as_official(session, settings, NOW, "赵磊"), Channel.TELEGRAM, "-100123")
+    chen = as_official(session, settings, NOW, "陈静")
+    group, new = subscribe(chen, Channel.TELEGRAM, "-100123", title="领导小组")
+    again, new_again = subscribe(chen, Channel.TELEGRAM, "-100123", title="领导小组")
+    assert new and not new_again and again.id == group.id
+    assert session.exec(select(GroupSubscription)).all() == [group]
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "subscribe")).one()
+
+
+def test_the_officials_list_is_for_the_operator_and_admins(session, settings, people):
+    from ledger import reads
+    from ledger.errors import NotAllowed
+    from tests.factories import as_official
+
+    ctx = cli_ctx(session, settings, NOW)
+    set_contact(ctx, people["赵磊"], Channel.TELEGRAM, "7001")
+    views = {v.official.name: v for v in reads.officials(ctx)}
+    assert views["赵磊"].bound and not views["孙丽"].bound
+    assert reads.officials(as_official(session, settings, NOW, "管理员"))
+    with pytest.raises(NotAllowed):
+        reads.officials(as_official(session, settings, NOW, "陈静"))
