@@ -20,16 +20,21 @@ from sqlmodel import Session, col, select
 from config import Settings
 from ledger.contacts import contact_of, mark_unreachable
 from ledger.context import Actor, WorkContext
-from ledger.enums import OPEN_STATUSES, Channel, OutboxStatus, TaskStatus, Via
+from ledger.enums import OPEN_STATUSES, Channel, NoticeKind, OutboxStatus, TaskStatus, Via
 from ledger.models import DeliveryWorker, GroupSubscription, Official, Outbox, Task
 from ledger.notices import Notice, enrich, render_digest, render_notice, task_params
 from ledger.outbox import claim_siblings, notify, supervisors_of
 from ledger.sent import record_sent
 
 # notices about a task that only make sense while it is still open
-OPEN_ONLY_KINDS = {"reminder", "escalation", "long_term_request", "nudge"}
+OPEN_ONLY_KINDS = {
+    NoticeKind.REMINDER,
+    NoticeKind.ESCALATION,
+    NoticeKind.LONG_TERM_REQUEST,
+    NoticeKind.NUDGE,
+}
 # lists that a newer one to the same person or chat supersedes (it says all this one did)
-SUPERSEDED_KINDS = {"pending_list", "weekly_digest"}
+SUPERSEDED_KINDS = {NoticeKind.PENDING_LIST, NoticeKind.WEEKLY_DIGEST}
 
 
 # --- the sender protocol -----------------------------------------------------------------
@@ -116,7 +121,7 @@ def stale_reason(task: Task | None, row: Outbox) -> str:
         return "task no longer open"
     queued_for = row.params.get("deadline")
     current = task.deadline.isoformat() if task.deadline else ""
-    if row.kind == "reminder" and queued_for and queued_for != current:
+    if row.kind == NoticeKind.REMINDER and queued_for and queued_for != current:
         return "deadline changed since it was queued"
     return ""
 
@@ -279,7 +284,7 @@ def mark_sent(
         channel=delivery.channel,
         address=delivery.address.value,
         message_id=message_id,
-        kind="digest" if digest else delivery.kind,
+        kind=NoticeKind.DIGEST if digest else delivery.kind,
         now=now,
         recipient_id=delivery.recipient_id,
         task_id=None if digest else delivery.task_id,
@@ -349,7 +354,7 @@ def tell_supervisor(
 ) -> None:
     """Who is told when a person cannot be reached: the task's 督办人 (never for an escalation,
     nor for a closed task)."""
-    if row.task_id is None or row.kind == "escalation":
+    if row.task_id is None or row.kind == NoticeKind.ESCALATION:
         return
     task = session.get(Task, row.task_id)
     if task is None or task.status == TaskStatus.CLOSED:
@@ -360,7 +365,7 @@ def tell_supervisor(
     notify(
         session,
         recipients=people,
-        kind="escalation",
+        kind=NoticeKind.ESCALATION,
         task_id=row.task_id,
         text_key=text_key,
         now=now,

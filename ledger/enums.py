@@ -82,6 +82,28 @@ class OutboxStatus(StrEnum):
     COVERED = "covered"  # superseded by a more urgent notice, or no longer relevant
 
 
+class NoticeKind(StrEnum):
+    """What an outbox row or a sent message is (`Outbox.kind`, `SentMessage.kind`)."""
+
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    LONG_TERM_REQUEST = "long_term_request"
+    NUDGE = "nudge"
+    PENDING_LIST = "pending_list"
+    REPORT_DUE = "report_due"
+    WEEKLY_DIGEST = "weekly_digest"
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    LONG_TERM = "long_term"
+    REOPENED = "reopened"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_APPROVED = "extension_approved"
+    EXTENSION_REJECTED = "extension_rejected"
+    DIGEST = "digest"  # a sent message gathering several reminders
+    PROMPT = "prompt"  # a sent message asking something (a reason, which task)
+
+
 class Channel(StrEnum):
     """A way to reach a person (a contact's channel) or a group chat; an outbox row is routed to
     one when it is queued. Order here is the fallback order when no contact is preferred."""

@@ -20,6 +20,7 @@ from ledger.enums import (
     Channel,
     Duty,
     ExtensionStatus,
+    NoticeKind,
     TaskKind,
     TaskStatus,
 )
@@ -613,7 +614,7 @@ def nudge(ctx: WorkContext, task_id: int) -> int:
     return notify(
         ctx.session,
         recipients=owners,
-        kind="nudge",
+        kind=NoticeKind.NUDGE,
         task_id=task.id,
         text_key="notice.nudge",
         now=ctx.now,

@@ -12,7 +12,7 @@ from bot.handlers.managers import Managers
 from ledger import evidence, lifecycle
 from ledger.access import require_owner
 from ledger.context import WorkContext
-from ledger.enums import Channel
+from ledger.enums import Channel, NoticeKind
 from ledger.i18n import render
 from ledger.texts import task_label
 
@@ -46,7 +46,7 @@ class Incoming(Managers):
                 await self.ask_which(update, ctx, {"text": text}, digest)
                 return
             task_id = row.task_id
-            intent = row.params.get("action", "") if row.kind == "prompt" else ""
+            intent = row.params.get("action", "") if row.kind == NoticeKind.PROMPT else ""
             if intent == "extend":
                 await self.extend_with(update, ctx, task_id, text.split())
                 return

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.callbacks import encode_action
 from ledger import evidence, lifecycle, reads
 from ledger.context import WorkContext
-from ledger.enums import Channel, TaskStatus
+from ledger.enums import Channel, NoticeKind, TaskStatus
 from ledger.errors import InvalidInput
 from ledger.i18n import render
 from ledger.models import SentMessage, Task
@@ -153,7 +153,7 @@ class Replies:
                 ctx.session,
                 channel=Channel.TELEGRAM,
                 address=str(chat.id),
-                kind="prompt",
+                kind=NoticeKind.PROMPT,
                 message_id=sent.message_id,
                 now=ctx.now,
                 recipient_id=ctx.actor.official_id,

@@ -39,3 +39,20 @@ RULES = [
 def test_a_rule_is_stated_in_its_one_home(rule, pattern, home):
     found = {p.name for p in SOURCES if re.search(pattern, p.read_text(encoding="utf-8"))}
     assert found == ({home} - {"-"}), f"{rule}: stated in {sorted(found)}"
+
+
+def test_every_notice_kind_written_anywhere_is_a_notice_kind():
+    """Kinds are one enum (`NoticeKind`): a kind spelled as text anywhere, the sweep's SQL
+    and the lifecycle's events included, must be one of its values."""
+    from ledger.enums import NoticeKind
+
+    spelled = set()
+    for path in [*SOURCES, ROOT / "jobs" / "sweep.py"]:
+        if path.name == "sheets.py":  # a spreadsheet range's kind, not a notice's
+            continue
+        text = path.read_text(encoding="utf-8")
+        spelled |= set(re.findall(r"\bkind\s*(?:=|==)\s*\"([a-z_]+)\"(?!\s*\+)", text))
+        spelled |= set(
+            re.findall(r"_event\(\s*ctx,\s*task,\s*[\w.]+,\s*\"([a-z_]+)\"(?!\s*\+)", text)
+        )
+    assert spelled and spelled <= {k.value for k in NoticeKind}, spelled - set(NoticeKind)
