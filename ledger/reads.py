@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from ledger.access import manages_filter, require_view
+from ledger.access import is_owner, manages_filter, require_view
 from ledger.contacts import bound, contacts_by_official
 from ledger.context import WorkContext
 from ledger.enums import Duty
@@ -92,6 +92,7 @@ class TaskDetail:
     view: TaskView
     events: list[AuditEvent]
     evidence: list[Evidence]
+    acts_as_owner: bool  # the viewer gets the owner's actions (they own it, or the operator)
 
 
 def task_detail(ctx: WorkContext, task_id: int, *, events: int = 10) -> TaskDetail:
@@ -102,10 +103,13 @@ def task_detail(ctx: WorkContext, task_id: int, *, events: int = 10) -> TaskDeta
         ctx.session, task_id, today=ctx.today, yellow_days=ctx.settings.policy.yellow_days
     )
     assert view is not None
+    official = ctx.actor.official
     return TaskDetail(
         view=view,
         events=history(ctx.session, task_id, limit=events),
         evidence=evidence_of(ctx.session, [task_id]),
+        acts_as_owner=ctx.actor.is_operator
+        or (official is not None and is_owner(ctx.session, official, task)),
     )
 
 

@@ -18,7 +18,6 @@ from bot.render import (
     task_line,
 )
 from ledger import lifecycle, reads
-from ledger.access import is_owner
 from ledger.context import WorkContext
 from ledger.enums import MANAGER_ROLES
 from ledger.errors import InvalidInput, NotAllowed
@@ -206,9 +205,7 @@ class Lists(Binding):
                     who=event.actor_name,
                     action=audit_action(event.action, lang),
                 )
-        official = ctx.actor.official
-        owner = official is not None and is_owner(ctx.session, official, task)
-        template = TASK_BUTTONS if owner or ctx.actor.is_operator else MANAGER_BUTTONS
+        template = TASK_BUTTONS if detail.acts_as_owner else MANAGER_BUTTONS
         markup = keyboard(
             bind_buttons(template, task_id), lang, extra=evidence_rows(detail.evidence)
         )
