@@ -44,8 +44,10 @@ def build_application(
     clock: Clock | None = None,
     request: BaseRequest | None = None,
     rate_limited: bool = True,
+    updater: bool = True,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The bot. Tests pass a recording `request`."""
+    """The bot. Tests pass a recording `request`. Without `updater` (webhook mode) updates
+    arrive through the web app's route onto `application.update_queue`."""
     services = BotServices(engine=engine, settings=settings, clock=clock or SystemClock())
     builder: Any = (  # its generic type changes with the rate limiter
         ApplicationBuilder()
@@ -76,6 +78,8 @@ def build_application(
             .get_updates_connect_timeout(timeouts.connect_timeout)
             .get_updates_read_timeout(timeouts.read_timeout + 30)
         )
+    if not updater:
+        builder = builder.updater(None)
     application = builder.build()
     handlers = Handlers(services)
     application.bot_data["services"] = services
@@ -123,6 +127,7 @@ def build_application(
     add(CommandHandler("export", handlers.export))
     add(CommandHandler("report", handlers.report))
     add(CommandHandler("subscribe", handlers.subscribe))
+    add(CommandHandler("web", handlers.web))
     add(CallbackQueryHandler(handlers.button))
     add(MessageHandler(filters.PHOTO | filters.Document.ALL, handlers.file))
     add(MessageHandler(filters.COMMAND, handlers.unknown))

@@ -50,6 +50,14 @@ def button_groups(
     return groups
 
 
+def link_text(notice: Notice, lang: str) -> str:
+    """The notice's text with its web links as lines (Telegram refuses intranet URL buttons)."""
+    lines = [
+        render(link.label_key, lang, url=link.url, task_id=link.task_id) for link in notice.links
+    ]
+    return "\n".join([notice.text, *lines]) if lines else notice.text
+
+
 class TelegramSender:
     """Sends parts with the bot; each part fits one Telegram message."""
 
@@ -65,7 +73,7 @@ class TelegramSender:
     def render(self, notice: Notice, lang: str) -> Sequence[Part]:
         """Texts of at most 4096 characters; keyboards of at most 100 buttons, the first on the
         last text part and any further ones on short continuation parts."""
-        texts = split_text(notice.text)
+        texts = split_text(link_text(notice, lang))
         groups = [keyboard(group, lang) for group in button_groups(notice.buttons)]
         if not groups:
             return [Part(text) for text in texts]

@@ -7,13 +7,15 @@ import re
 from typing import Any
 
 _TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+# a signed web link's token (ledger.links): a capability, kept out of logs like the bot token
+_LINK_SHAPE = re.compile(r"\b[acs]\.\d+\.\d+\.\d+\.[A-Za-z0-9_-]{40,}")
 
 
 def redact(text: str, token: str | None = None) -> str:
     """Replace the token (and anything shaped like a bot token) with <token>."""
     if token:
         text = text.replace(token, "<token>")
-    return _TOKEN_SHAPE.sub("<token>", text)
+    return _LINK_SHAPE.sub("<link>", _TOKEN_SHAPE.sub("<token>", text))
 
 
 class RedactingFilter(logging.Filter):

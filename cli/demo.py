@@ -18,16 +18,17 @@ from ledger import lifecycle, sample
 from ledger.clock import FakeClock
 from ledger.context import Actor, WorkContext
 from ledger.db import make_engine, session_scope
-from ledger.enums import OfficialRole, Via
+from ledger.enums import Duty, OfficialRole, Via
 from ledger.errors import LedgerError
 from ledger.importer import RoundOptions, import_file
+from ledger.lights import open_sql
 from ledger.migrate import upgrade
-from ledger.models import ExtensionRequest, Official, Outbox, Task
+from ledger.models import ExtensionRequest, Official, Outbox, Task, TaskPerson
 from ledger.queries import TaskFilter, list_tasks
 from ledger.workdays import WorkCalendar
 
 
-def run_demo(*, days: int = 45, quiet: bool = False) -> int:
+def run_demo(*, days: int = 45, quiet: bool = False, web: bool = False) -> int:
     with tempfile.TemporaryDirectory(prefix="ledgerbot-demo-") as tmp:
         folder = Path(tmp)
         settings = load_settings(
@@ -67,8 +68,72 @@ def run_demo(*, days: int = 45, quiet: bool = False) -> int:
         print_tasks(views, start_day)
         if days > 0:
             simulate(engine, settings, clock, start_day, days, quiet=quiet)
+        if web:
+            serve_demo_web(engine, settings, clock)
         engine.dispose()
     return 0
+
+
+class ShiftedClock:
+    """The wall clock moved to the simulation's last day, so the pages see the demo's today."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def serve_demo_web(engine: Engine, settings: Settings, clock: FakeClock) -> None:
+    """The dashboard on the demo ledger at LEDGERBOT_WEB__LISTEN until interrupted."""
+    import asyncio
+    import secrets
+
+    from pydantic import SecretStr
+
+    from cli.serve import ListenError, serve_web
+    from ledger.links import action_url, create_signin
+
+    web = settings.web.model_copy(update={"secret": SecretStr(secrets.token_urlsafe(32))})
+    settings = settings.model_copy(update={"web": web})
+    shifted = ShiftedClock(clock.now() - datetime.now(UTC))
+    with session_scope(engine) as session:
+        now = shifted.now()
+        supervisor = session.exec(
+            select(Official).where(Official.role == OfficialRole.SUPERVISOR)
+        ).first()
+        assert supervisor is not None and supervisor.id is not None
+        ctx = WorkContext(session=session, now=now, actor=Actor(via=Via.CLI), settings=settings)
+        signin = create_signin(ctx, supervisor)
+        owned = session.exec(
+            select(TaskPerson)
+            .join(Task, col(Task.id) == col(TaskPerson.task_id))
+            .where(TaskPerson.duty == Duty.OWNER, open_sql(col(Task.status)))
+            .order_by(col(Task.deadline))
+        ).first()
+        owner = session.get(Official, owned.official_id) if owned else None
+        action = (
+            action_url(
+                web.base_url(),
+                web.secret.get_secret_value(),
+                owned.official_id,
+                owned.task_id,
+                now,
+                web.link_hours,
+            )
+            if owned and web.secret
+            else ""
+        )
+    print(f"\n== 网页演示 (web demo) {web.base_url()} — Ctrl-C 结束 ==")
+    print(f"督办人 {supervisor.name} 登录链接 (supervisor sign-in, one use): {signin}")
+    if owner is not None and action:
+        print(f"责任人 {owner.name} 的办理链接 (an owner's action link): {action}")
+    try:
+        asyncio.run(serve_web(settings, engine, shifted))
+    except ListenError as exc:
+        print(f"ledgerbot demo: {exc}")
+    except KeyboardInterrupt:
+        pass
 
 
 # scripted replies during the simulated period: day offset -> (who, action, task ref, text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,7 +30,13 @@ from ledger.i18n import render
 from ledger.importer import ImportSummary, RoundOptions, import_file
 from ledger.migrate import current_revision, upgrade
 from ledger.models import Official
-from ledger.officials import create_invite
+from ledger.officials import (
+    OfficialChange,
+    create_invite,
+    find_official,
+    import_officials,
+    set_official,
+)
 from ledger.private import owner_only
 from ledger.queries import TaskFilter, TaskView
 from ledger.texts import LIGHT_ICON, days_text, deadline_text
@@ -76,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", default="", help="inspection group (a new round)")
     p.add_argument("--feedback-date", type=_date_arg, help="feedback date (a new round)")
     p.add_argument("--report-due", type=_date_arg, help="report due date (a new round)")
+    p.add_argument(
+        "--sheet-wins",
+        action="store_true",
+        help="where a field changed in the sheet and in the ledger, take the sheet's value",
+    )
 
     p = sub.add_parser("export", help="export the ledger (xlsx or csv) with lights")
     p.add_argument("file", type=Path)
@@ -88,7 +100,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", metavar="NAME", help="only tasks of this 责任人")
     p.add_argument("--round", dest="round_name")
 
-    sub.add_parser("officials", help="list officials and whether they are bound to Telegram")
+    p = sub.add_parser("officials", help="list officials; `set` one or `import` a sheet of them")
+    people = p.add_subparsers(dest="officials_command", metavar="[set|import]")
+    q = people.add_parser("set", help="create or update one official's unit, title, role, contacts")
+    q.add_argument("name")
+    q.add_argument("--unit", help="单位")
+    q.add_argument("--title", help="职务")
+    q.add_argument("--role", choices=[r.value for r in OfficialRole])
+    q.add_argument("--mobile", help="手机号")
+    q.add_argument("--email", help="邮箱")
+    q = people.add_parser(
+        "import", help="officials from xlsx/csv: 姓名, 单位, 职务, 角色, 手机号, 邮箱"
+    )
+    q.add_argument("file", type=Path)
+
+    p = sub.add_parser(
+        "round", help="show or change a round (its feedback date re-derives 立行立改)"
+    )
+    p.add_argument("name")
+    p.add_argument("--feedback-date", type=_date_arg, help="巡察反馈日期")
+
+    p = sub.add_parser(
+        "calendar", help="the working-day calendar: import the official schedule, show a year"
+    )
+    days = p.add_subparsers(dest="calendar_command", required=True, metavar="import|show")
+    q = days.add_parser("import", help="holiday-cn JSON or the calendar TOML")
+    q.add_argument("file", type=Path)
+    q = days.add_parser("show", help="every day of YEAR that is not an ordinary weekday/weekend")
+    q.add_argument("year", type=int)
 
     p = sub.add_parser("invite", help="a one-time binding code and deep link for an official")
     p.add_argument("name")
@@ -112,7 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", help="a consistent copy of the SQLite database and the evidence")
     p.add_argument("out", type=Path, help="a folder: ledgerbot.db and evidence/ go in it")
 
-    p = sub.add_parser("run", help="run the delivery worker, the scheduler and the Telegram bot")
+    p = sub.add_parser(
+        "weblink", help="a one-time sign-in link to the web dashboard for an official"
+    )
+    p.add_argument("name")
+
+    p = sub.add_parser(
+        "run", help="run the delivery worker, the scheduler, the web and (with a token) the bot"
+    )
     p.add_argument(
         "--webhook", action="store_true", help="webhook mode (needs telegram.webhook_url)"
     )
@@ -120,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the sample ledger end to end (no token needed)")
     p.add_argument("--days", type=int, default=45, help="how many days to simulate")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument(
+        "--web", action="store_true", help="then serve the dashboard on it until interrupted"
+    )
 
     return parser
 
@@ -157,7 +206,22 @@ def cmd_init(app: App, args: argparse.Namespace) -> int:
         f"{_safe_url(app.settings.database_url)}"
     )
     print(f"佐证材料目录 (evidence folder): {app.settings.evidence_dir}")
+    web = app.settings.web
+    if web.has_secret():
+        print(f"网页签名密钥已设置 (web signing key present): {_secret_source(app.settings)}")
+    else:
+        path = web.secret_path()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with owner_only(path):
+            path.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+        print(f"已生成网页签名密钥，仅所有者可读 (web signing key written, mode 600): {path}")
     return 0
+
+
+def _secret_source(settings: Settings) -> str:
+    if settings.web.secret is not None and settings.web.secret.get_secret_value():
+        return "LEDGERBOT_WEB__SECRET"
+    return str(settings.web.secret_path())
 
 
 def _safe_url(url: str) -> str:
@@ -191,10 +255,45 @@ def print_summary(summary: ImportSummary) -> None:
     )
     for name in summary.new_rounds:
         print(f"  新轮次 (new round): {name}")
+    if summary.created and len(summary.created) <= 50:
+        print(f"  新增 {len(summary.created)} 项：")
+        for change in summary.created:
+            print(f"    第 {change.row} 行 序号 {change.ref} {change.title}")
+    if summary.renumbered:
+        print(f"  重新编号 {len(summary.renumbered)} 项（按任务名称认出，不是新任务）：")
+        for change in summary.renumbered:
+            print(
+                f"    第 {change.row} 行 #{change.task_id} {change.title}：序号 {change.old_ref} → {change.ref}"
+            )
     for change in summary.updated:
-        print(f"  序号 {change.ref} (#{change.task_id}):")
+        print(f"  第 {change.row} 行 序号 {change.ref}（#{change.task_id} {change.title}）：")
         for header, before, after in change.fields:
-            print(f"    {header}: {before or '（空）'} → {after or '（空）'}")
+            print(f"    {header}：{before or '（空）'} → {after or '（空）'}")
+    if summary.conflicts:
+        print(
+            f"  冲突 {len(summary.conflicts)} 处（表格和台账都改过；"
+            + (
+                "按 --sheet-wins 采用表格的值"
+                if summary.conflicts[0].sheet_won
+                else "保留台账的值，加 --sheet-wins 采用表格的值"
+            )
+            + "）："
+        )
+        for conflict in summary.conflicts:
+            print(
+                f"    第 {conflict.row} 行 序号 {conflict.ref}（#{conflict.task_id}）{conflict.header}："
+                f"台账 {conflict.ledger or '（空）'}，表格 {conflict.sheet or '（空）'}"
+            )
+    if summary.kept:
+        print(
+            f"  保留台账现值 {summary.kept} 处：表格自上次导入未改，台账已在机器人中更新（如已批准的延期、已销号）"
+        )
+    if summary.skipped_rows:
+        print(f"  跳过 {len(summary.skipped_rows)} 行表注/说明：")
+        for row, text in summary.skipped_rows:
+            print(f"    第 {row} 行：{text[:40]}")
+    if summary.ignored_columns:
+        print("  未识别、已忽略的列：" + "、".join(summary.ignored_columns))
     if summary.new_officials:
         print(
             f"  待邀请的新人员 (new officials to invite, {len(summary.new_officials)}): "
@@ -217,7 +316,13 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
         report_due_date=args.report_due,
     )
     with session_scope(app.engine) as session:
-        summary = import_file(app.context(session), args.file, options, dry_run=args.dry_run)
+        summary = import_file(
+            app.context(session),
+            args.file,
+            options,
+            dry_run=args.dry_run,
+            sheet_wins=args.sheet_wins,
+        )
     print_summary(summary)
     return 0
 
@@ -277,6 +382,11 @@ def cmd_tasks(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_officials(app: App, args: argparse.Namespace) -> int:
+    action = getattr(args, "officials_command", None)  # plain `ledgerbot officials`: the list
+    if action == "set":
+        return cmd_officials_set(app, args)
+    if action == "import":
+        return cmd_officials_import(app, args)
     with session_scope(app.engine) as session:
         people = reads.officials(app.context(session))
     if not people:
@@ -295,10 +405,124 @@ def cmd_officials(app: App, args: argparse.Namespace) -> int:
         return "，".join(notes)
 
     rows = [
-        [v.official.name, render(f"orole.{v.official.role}"), v.official.unit, contacts(v), note(v)]
+        [
+            v.official.name,
+            v.official.unit,
+            v.official.title,
+            render(f"orole.{v.official.role}"),
+            v.official.mobile,
+            v.official.email,
+            contacts(v),
+            note(v),
+        ]
         for v in people
     ]
-    print(render_table(["姓名", "角色", "单位", "联系方式", "备注"], rows, [12, 10, 20, 14, 10]))
+    print(
+        render_table(
+            ["姓名", "单位", "职务", "角色", "手机号", "邮箱", "联系方式", "备注"],
+            rows,
+            [10, 16, 10, 10, 13, 24, 14, 14],
+        )
+    )
+    return 0
+
+
+def _print_official_change(change: OfficialChange) -> None:
+    official = change.official
+    if change.created:
+        print(f"  新增人员 {official.name}（{render(f'orole.{official.role}')}）")
+    elif change.changes:
+        parts = "，".join(
+            f"{FIELD_NAMES[f]} {_field_text(f, a)} → {_field_text(f, b)}"
+            for f, (a, b) in change.changes.items()
+        )
+        print(f"  {official.name}：{parts}")
+
+
+def _field_text(field: str, value: str) -> str:
+    if not value:
+        return "（空）"
+    return render(f"orole.{value}") if field == "role" else value
+
+
+FIELD_NAMES = {"unit": "单位", "title": "职务", "role": "角色", "mobile": "手机号", "email": "邮箱"}
+
+
+def cmd_officials_set(app: App, args: argparse.Namespace) -> int:
+    with session_scope(app.engine) as session:
+        change = set_official(
+            app.context(session),
+            args.name,
+            unit=args.unit,
+            title=args.title,
+            role=OfficialRole(args.role) if args.role else None,
+            mobile=args.mobile,
+            email=args.email,
+        )
+        if not change.created and not change.changes:
+            print(f"{change.official.name}：没有变化 (unchanged)")
+        else:
+            _print_official_change(change)
+    return 0
+
+
+def cmd_officials_import(app: App, args: argparse.Namespace) -> int:
+    with session_scope(app.engine) as session:
+        changes = import_officials(app.context(session), args.file)
+        created = sum(c.created for c in changes)
+        updated = sum(1 for c in changes if not c.created and c.changes)
+        print(
+            f"人员表已导入：新增 {created} 人，更新 {updated} 人，未变 {len(changes) - created - updated} 人 "
+            f"(created {created}, updated {updated})"
+        )
+        for change in changes:
+            _print_official_change(change)
+    return 0
+
+
+def cmd_round(app: App, args: argparse.Namespace) -> int:
+    from ledger.importer import set_feedback_date
+
+    with session_scope(app.engine) as session:
+        if args.feedback_date is None:
+            from sqlmodel import select
+
+            from ledger.models import Round
+
+            round_ = session.exec(select(Round).where(Round.name == args.name)).first()
+            if round_ is None:
+                raise CliError(f"找不到轮次“{args.name}”")
+            feedback = round_.feedback_date.isoformat() if round_.feedback_date else "（未设置）"
+            print(f"{round_.name}：反馈日期 {feedback}")
+            return 0
+        update = set_feedback_date(app.context(session), args.name, args.feedback_date)
+        print(f"{update.round.name}：反馈日期设为 {args.feedback_date.isoformat()}")
+        if update.rederived:
+            print(f"  重新推算立行立改的整改时限 {len(update.rederived)} 项：")
+            for task, old, new in update.rederived:
+                print(f"    #{task.id} 序号 {task.ref} {task.title}：{old} → {new}")
+    return 0
+
+
+def cmd_calendar(app: App, args: argparse.Namespace) -> int:
+    from ledger.workdays import import_calendar, show_year
+
+    if args.calendar_command == "import":
+        try:
+            result = import_calendar(args.file, app.settings.calendar_file)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        print(
+            f"已导入 {args.file.name}：{result.holidays} 个放假日、{result.workdays} 个调休上班日"
+            f"（{'、'.join(str(y) for y in result.years)}年），写入 {app.settings.calendar_file}"
+        )
+        return 0
+    try:
+        lines = show_year(args.year, app.settings.calendar_file)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    for line in lines:
+        print(line)
     return 0
 
 
@@ -335,6 +559,7 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
 
     from jobs.policy import SweepPolicy
     from jobs.runner import run_sweep
+    from ledger.workdays import provisional_notice
 
     now = args.at or app.clock.now()
     if now.tzinfo is None:
@@ -352,6 +577,9 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
     head = "[试运行，未写入] " if args.dry_run else ""
     if not result.working_day:
         print(f"{head}{result.today.isoformat()} 不是工作日，不发送定时提醒 (not a working day)")
+        note = provisional_notice(result.today, policy.calendar)
+        if note:
+            print(f"注意：{note}")
         return 0
     print(
         f"{head}{result.today.isoformat()} 排队 {result.queued} 条提醒，"
@@ -359,6 +587,9 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
         f"(queued {result.queued}, covered {result.covered}, escalated {result.escalated})"
     )
     print_queued(rows, names)
+    note = provisional_notice(result.today, policy.calendar)
+    if note:
+        print(f"注意：{note}")
     return 0
 
 
@@ -407,31 +638,62 @@ def cmd_backup(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_weblink(app: App, args: argparse.Namespace) -> int:
+    from ledger.links import TooManyLinks, create_signin
+
+    with session_scope(app.engine) as session:
+        ctx = app.context(session)
+        official = find_official(session, args.name)
+        if official is None:
+            raise LedgerError("error.official_unknown", name=args.name)
+        try:
+            url = create_signin(ctx, official)
+        except TooManyLinks as exc:
+            raise LedgerError("error.links_throttled", minutes=exc.minutes) from None
+    minutes = app.settings.web.signin_minutes
+    print(render("link.signin", "zh", minutes=minutes, url=url))
+    return 0
+
+
 def cmd_run(app: App, args: argparse.Namespace) -> int:
     token = app.settings.telegram.resolved_token()
-    if not token:
-        raise CliError(
-            "没有设置机器人令牌 (no bot token): set LEDGERBOT_TELEGRAM__TOKEN or "
-            "LEDGERBOT_TELEGRAM__TOKEN_FILE. To try ledgerbot without Telegram, run `ledgerbot demo`."
-        )
-    from bot.redact import install
-
-    install(token, app.settings.log_level)
     telegram = app.settings.telegram
+    if args.webhook and not token:
+        raise CliError(
+            "--webhook 需要机器人令牌 (needs a bot token): set LEDGERBOT_TELEGRAM__TOKEN or "
+            "LEDGERBOT_TELEGRAM__TOKEN_FILE"
+        )
     if args.webhook and not telegram.webhook_url:
         raise CliError("--webhook needs LEDGERBOT_TELEGRAM__WEBHOOK_URL (the public URL)")
-    from cli.serve import serve
+    from bot.redact import install
 
-    with startup_errors(token):
-        asyncio.run(
-            serve(
-                app.settings,
-                app.engine,
-                app.clock,
-                token=token,
-                webhook=bool(args.webhook or telegram.webhook_url),
-            )
+    install(token or "", app.settings.log_level)
+    if not app.settings.web.resolved_secret():
+        log.warning(
+            "web_links_off: no LEDGERBOT_WEB__SECRET / __SECRET_FILE (run `ledgerbot init`); "
+            "notices go out without web links"
         )
+    if not token:
+        print(
+            "未设置机器人令牌：运行调度、其他发送渠道和网页 (no Telegram token: scheduler, "
+            f"other senders and the web at {app.settings.web.base_url()})",
+            file=sys.stderr,
+        )
+    from cli.serve import ListenError, serve
+
+    with startup_errors(token or ""):
+        try:
+            asyncio.run(
+                serve(
+                    app.settings,
+                    app.engine,
+                    app.clock,
+                    token=token,
+                    webhook=bool(token and (args.webhook or telegram.webhook_url)),
+                )
+            )
+        except ListenError as exc:
+            raise CliError(str(exc)) from None
     return 0
 
 
@@ -464,7 +726,7 @@ def startup_errors(token: str) -> Iterator[None]:
 def cmd_demo(app: App, args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
-    return run_demo(days=args.days, quiet=args.quiet)
+    return run_demo(days=args.days, quiet=args.quiet, web=args.web)
 
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
@@ -474,11 +736,14 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "export": cmd_export,
     "tasks": cmd_tasks,
     "officials": cmd_officials,
+    "round": cmd_round,
+    "calendar": cmd_calendar,
     "invite": cmd_invite,
     "sweep": cmd_sweep,
     "report": cmd_report,
     "archive": cmd_archive,
     "backup": cmd_backup,
+    "weblink": cmd_weblink,
     "run": cmd_run,
     "demo": cmd_demo,
 }

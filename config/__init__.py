@@ -6,6 +6,7 @@ from config.settings import (
     Settings,
     SettingsError,
     TelegramSettings,
+    WebSettings,
     load_settings,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "Settings",
     "SettingsError",
     "TelegramSettings",
+    "WebSettings",
     "load_settings",
 ]

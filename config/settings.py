@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 ENV_PREFIX = "LEDGERBOT_"
 DEFAULT_CONFIG_FILE = Path("ledgerbot.toml")
+DEFAULT_WEB_SECRET_FILE = Path("secrets/web_secret")  # written by `ledgerbot init` if no key is set
 _QUIET_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
@@ -128,6 +129,78 @@ TELEGRAM_ALIASES = (
 )
 
 
+class WebSettings(BaseModel):
+    """The web pages (owners' action links, the supervisors' dashboard) and the webhook route."""
+
+    listen: str = "127.0.0.1:8080"
+    public_url: str | None = None  # the base of every link; default http:// + listen
+    secret: SecretStr | None = None  # signs links and session cookies
+    secret_file: Path | None = None
+    link_hours: int = Field(default=72, ge=1)
+    session_hours: int = Field(default=8, ge=1)
+    signin_minutes: int = Field(default=30, ge=1)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:8080")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected http://… or https://…, e.g. https://ledger.example.gov.cn")
+        return value.rstrip("/") if value else value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.listen}"
+
+    @property
+    def secure(self) -> bool:
+        """Cookies are Secure when the pages are served over https."""
+        return self.base_url().startswith("https://")
+
+    def secret_path(self) -> Path:
+        return self.secret_file or DEFAULT_WEB_SECRET_FILE
+
+    def has_secret(self) -> bool:
+        return bool(self.secret and self.secret.get_secret_value()) or self.secret_path().is_file()
+
+    def resolved_secret(self) -> str | None:
+        """The signing key from the setting, else from the secret file (e.g. a Docker secret),
+        else from secrets/web_secret if `ledgerbot init` wrote one; None: links are off."""
+        if self.secret is not None and self.secret.get_secret_value():
+            return self.secret.get_secret_value()
+        if self.secret_file is not None or DEFAULT_WEB_SECRET_FILE.is_file():
+            secret_file = self.secret_path()
+            check_secret_file(secret_file, f"web.secret_file ({ENV_PREFIX}WEB__SECRET_FILE)")
+            try:
+                text = secret_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"web.secret_file ({ENV_PREFIX}WEB__SECRET_FILE): cannot read "
+                    f"{secret_file}: {exc.strerror}"
+                ) from None
+            if len(text) < 32:
+                raise SettingsError(
+                    f"web.secret_file ({ENV_PREFIX}WEB__SECRET_FILE): the key is shorter than "
+                    "32 characters; `ledgerbot init` writes a good one"
+                )
+            return text
+        return None
+
+
 class PolicySettings(BaseModel):
     """Reminder and escalation policy; defaults follow local practice (see README)."""
 
@@ -188,6 +261,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
 
     @model_validator(mode="before")

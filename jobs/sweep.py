@@ -48,6 +48,7 @@ from ledger.models import (
 from ledger.notices import task_params
 from ledger.outbox import insert_ignore, outbox_row
 from ledger.queries import LIGHT_COUNTS, WEEKLY_CHANGES, light_counts, weekly_changes
+from ledger.workdays import provisional_notice
 
 log = logging.getLogger(__name__)
 
@@ -637,6 +638,11 @@ class _Sweep:
                 unbound = everyone
             else:
                 unbound = unbound_names(self.session, scope)
+            extra = {}
+            if person.role == OfficialRole.ADMIN and provisional_notice(
+                self.today, self.policy.calendar
+            ):
+                extra = {"calendar_year": self.today.year + 1}
             self.queue(
                 kind="weekly_digest",
                 family="weekly_digest",
@@ -645,7 +651,7 @@ class _Sweep:
                 stage=stage,
                 urgency=0,
                 text_key="notice.weekly_digest",
-                params={**base, **figures, "unbound": unbound},
+                params={**base, **figures, "unbound": unbound, **extra},
             )
         for group in groups:
             whole = whole or self.digest_figures(None)

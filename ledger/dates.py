@@ -12,6 +12,7 @@ _YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[�
 _END_OF_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*(?:底|末|月底|月末)$")
 _ISO_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{1,2}:\d{2}(:\d{2})?$")
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # a deadline outside is a typo (1900-01-00, 2202), not a plan
 LONG_TERM_WORDS = frozenset({"长期坚持", "长期", "持续整改", "long-term", "long term", "ongoing"})
 IMMEDIATE_WORDS = frozenset({"立行立改", "立即整改", "immediate"})
 
@@ -25,8 +26,19 @@ def end_of_month(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+class DateOutOfRange(ValueError):
+    """A real date, but not one a rectification ledger can mean."""
+
+
 def parse_date(value: object) -> date:
     """A date from a cell or a typed argument; ValueError says what was not understood."""
+    parsed = _parse_date(value)
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise DateOutOfRange(f"year {parsed.year} outside {FIRST_YEAR}-{LAST_YEAR}")
+    return parsed
+
+
+def _parse_date(value: object) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -44,7 +56,7 @@ def parse_date(value: object) -> date:
     if not text:
         raise ValueError("empty date")
     if text.isdigit() and len(text) <= 6:
-        return parse_date(int(text))
+        return _parse_date(int(text))
     match = _ISO_DATETIME.match(text)
     if match:
         text = match.group(1)

@@ -21,6 +21,7 @@ from config import Settings
 from ledger.contacts import contact_of, mark_unreachable
 from ledger.context import Actor, WorkContext
 from ledger.enums import OPEN_STATUSES, Channel, NoticeKind, OutboxStatus, TaskStatus, Via
+from ledger.links import owner_links
 from ledger.models import DeliveryWorker, GroupSubscription, Official, Outbox, Task
 from ledger.notices import Notice, enrich, render_digest, render_notice, task_params
 from ledger.outbox import claim_siblings, notify, supervisors_of
@@ -195,6 +196,9 @@ def prepare(
     else:
         batch = [row]
         notice = render_notice(row.kind, row.text_key, _params(session, row, settings, now), lang)
+    if recipient is not None and recipient.id is not None:
+        task_ids = [r.task_id for r in batch if r.task_id is not None]
+        notice.links = owner_links(session, settings, recipient.id, task_ids, now)
     assert row.channel is not None
     return Delivery(
         row_ids=[r.id for r in batch if r.id is not None],

@@ -66,6 +66,7 @@ class Via(StrEnum):
     TELEGRAM = "telegram"
     SCHEDULER = "scheduler"
     IMPORT = "import"
+    WEB = "web"
 
 
 class ExtensionStatus(StrEnum):
@@ -100,6 +101,7 @@ class NoticeKind(StrEnum):
     EXTENSION_REQUESTED = "extension_requested"
     EXTENSION_APPROVED = "extension_approved"
     EXTENSION_REJECTED = "extension_rejected"
+    WEB_LINK = "web_link"  # a one-time dashboard sign-in link
     DIGEST = "digest"  # a sent message gathering several reminders
     PROMPT = "prompt"  # a sent message asking something (a reason, which task)
 

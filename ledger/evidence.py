@@ -9,7 +9,6 @@ progress report — and a file that is refused leaves no copy behind (`discard`)
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,16 +43,8 @@ def keep(
     """Store the bytes owner-only, named by their hash (one copy per task); returns the kept
     file as a plain dict (`created`: whether this call wrote the copy)."""
     sha = hashlib.sha256(data).hexdigest()
-    root = ctx.settings.evidence_dir
-    folder = root / (f"task-{task_id}" if task_id is not None else "unsorted")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    root.chmod(0o700)
-    safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
-    path = folder / f"{sha[:16]}-{safe}"
-    created = not path.exists()
-    if created:
-        path.write_bytes(data)
-        path.chmod(0o600)
+    folder = f"task-{task_id}" if task_id is not None else "unsorted"
+    path, created = lifecycle.store_file(ctx.settings, folder, sha, name, data)
     return {
         **fields,
         "file_name": name,

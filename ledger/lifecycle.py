@@ -6,11 +6,15 @@ trail, and queues the event messages the change implies.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import func, select
 
+from config import Settings
 from ledger import audit
 from ledger.access import is_owner, require_manager, require_owner, require_supervisor
 from ledger.clock import as_utc
@@ -24,7 +28,7 @@ from ledger.enums import (
     TaskKind,
     TaskStatus,
 )
-from ledger.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from ledger.errors import InvalidInput, InvalidTransition, LedgerError, NotAllowed, NotFound
 from ledger.i18n import register, render
 from ledger.models import AuditEvent, Evidence, ExtensionRequest, ProgressReport, Task
 from ledger.notices import task_params
@@ -583,6 +587,57 @@ def add_evidence(
         task_id=task.id,
         after={"evidence_id": evidence.id, "file_name": file_name, "sha256": sha256},
     )
+    return evidence
+
+
+def store_file(
+    settings: Settings, folder_name: str, sha: str, name: str, data: bytes
+) -> tuple[Path, bool]:
+    """Evidence kept owner-only, one folder per task (or unsorted), named by its hash;
+    (path, created)."""
+    folder = settings.evidence_dir / folder_name
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.evidence_dir.chmod(0o700)
+    safe = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", name)[-80:]
+    path = folder / f"{sha[:16]}-{safe}"
+    if path.exists():
+        return path, False
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return path, True
+
+
+def attach_file(
+    ctx: WorkContext,
+    task_id: int,
+    *,
+    file_name: str,
+    data: bytes,
+    mime_type: str = "",
+    submit_note: str | None = None,
+) -> Evidence:
+    """An uploaded file as evidence: hashed, stored owner-only, recorded; with `submit_note`
+    the task is also submitted (已完成). If anything is refused, no copy stays on disk."""
+    task = get_task(ctx, task_id)
+    check_evidence(ctx, task, len(data))
+    sha = hashlib.sha256(data).hexdigest()
+    local, created = store_file(ctx.settings, f"task-{task_id}", sha, file_name, data)
+    try:
+        evidence = add_evidence(
+            ctx,
+            task_id,
+            file_name=file_name,
+            size=len(data),
+            mime_type=mime_type,
+            sha256=sha,
+            local_path=str(local),
+        )
+        if submit_note is not None:
+            mark_submitted(ctx, task_id, submit_note)
+    except LedgerError:
+        if created:
+            local.unlink(missing_ok=True)
+        raise
     return evidence
 
 

@@ -114,6 +114,8 @@ class Task(SQLModel, table=True):
     closing_opinion: str = ""
     escalation_level: int = 0
     notes: str = ""
+    # what the sheet said, per field, the last time this task was imported (see ledger.importer)
+    sheet_values: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -125,6 +127,8 @@ class Official(SQLModel, table=True):
     name: str = Field(unique=True, max_length=100)
     unit: str = ""
     title: str = ""
+    mobile: str = Field(default="", max_length=30)
+    email: str = Field(default="", max_length=200)
     role: OfficialRole = _enum(default=OfficialRole.OWNER)
     language: str = "zh"
     created_at: datetime = _ts()
@@ -328,3 +332,20 @@ class GroupSubscription(SQLModel, table=True):
     title: str = ""
     subscribed_by_id: int | None = Field(default=None, foreign_key="official.id")
     created_at: datetime = _ts()
+
+
+class WebLink(SQLModel, table=True):
+    """A one-time dashboard sign-in link, then the session it opened (the cookie names it).
+
+    Only the id travels in the signed token; using the link stamps `used_at`, a second use is
+    refused; signing out (or expiry) ends the session.
+    """
+
+    __tablename__ = "web_link"
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int = Field(foreign_key="official.id", index=True)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    used_at: datetime | None = _ts(default=None)
+    session_until: datetime | None = _ts(default=None)
+    ended_at: datetime | None = _ts(default=None)

@@ -25,10 +25,21 @@ class Button:
     )
 
 
+@dataclass(frozen=True)
+class Link:
+    """A web link on a notice (ledger.links makes them); each sender renders it its own way."""
+
+    label_key: str  # a catalog key taking {url} (and {task_id})
+    url: str
+    task_id: int | None = None
+
+
 @dataclass
 class Notice:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
+    # the owner's web page for each task in it (ledger.links.action_url); senders render them
+    links: list[Link] = field(default_factory=list)
 
 
 TASK_BUTTONS = [
@@ -93,6 +104,7 @@ register(
         "notice.digest_red_title": "红灯清单：\n",
         "notice.digest_red_line": "🔴 #{task_id} {title}（{owners}，逾期{overdue}天）\n",
         "notice.digest_unbound": "尚未绑定机器人的人员（提醒暂存，绑定后送达）：{names}\n",
+        "notice.digest_calendar": "【日历】{year}年的工作日历仍为推定（调休上班日未知）；国务院通知发布后请用 ledgerbot calendar import 导入。",
         "notice.more": "……另有 {count} 项",
         "notice.submitted": "{head}\n【提交销号】{by} 报告已完成：{note}\n请验收：点“销号”或“退回”。",
         "notice.verified": "{head}\n【已销号】{by} 已验收销号。{opinion}",
@@ -137,6 +149,7 @@ register(
         "notice.digest_red_title": "Red list:\n",
         "notice.digest_red_line": "🔴 #{task_id} {title} ({owners}, {overdue} days overdue)\n",
         "notice.digest_unbound": "Not yet bound (their notices wait): {names}\n",
+        "notice.digest_calendar": "[Calendar] {year}'s working days are still provisional (no 调休 days yet); import the State Council's schedule with ledgerbot calendar import.",
         "notice.more": "…and {count} more",
         "notice.submitted": "{head}\n[Submitted] {by} reports it done: {note}\nClose or reject it.",
         "notice.verified": "{head}\n[Closed] {by} verified and closed it. {opinion}",
@@ -213,6 +226,8 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
             render("notice.digest_unbound", lang, names=_names(unbound)) if unbound else ""
         )
     text = render(text_key, lang, **values).rstrip()
+    if kind == "weekly_digest" and params.get("calendar_year"):
+        text += "\n" + render("notice.digest_calendar", lang, year=params["calendar_year"])
     target = int(params.get("request_id") or params.get("task_id") or 0)
     # a 销号/退回 button is for the submission it announced, not a later one
     arg = str(params.get("submission") or "") if kind == "submitted" else ""

@@ -6,9 +6,13 @@ link, in `bot/`) and redeeming it gives the person a contact on that channel."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -19,6 +23,11 @@ from ledger.context import WorkContext
 from ledger.enums import Channel, OfficialRole
 from ledger.errors import InvalidInput, LedgerError
 from ledger.models import InviteCode, Official, Outbox
+from ledger.names import split_name_title
+
+CONTACT_FIELDS = ("unit", "title", "role", "mobile", "email")
+_MOBILE = re.compile(r"^\+?[0-9][0-9-]{4,28}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def hash_code(code: str) -> str:
@@ -26,7 +35,9 @@ def hash_code(code: str) -> str:
 
 
 def find_official(session: Session, name: str) -> Official | None:
-    return session.exec(select(Official).where(Official.name == name.strip())).first()
+    """The person by name as anyone types it ("刘　倩", "孙明（股长）" find 刘倩, 孙明)."""
+    clean, _ = split_name_title(name)
+    return session.exec(select(Official).where(Official.name == clean)).first()
 
 
 @dataclass(frozen=True)
@@ -134,3 +145,146 @@ def set_language(ctx: WorkContext, official: Official, language: str) -> Officia
 
 def list_officials(session: Session) -> list[Official]:
     return list(session.exec(select(Official).order_by(col(Official.role), col(Official.name))))
+
+
+@dataclass(frozen=True)
+class OfficialChange:
+    official: Official
+    created: bool
+    changes: dict[str, tuple[str, str]]  # field -> (before, after)
+
+
+def check_contact(field: str, value: str) -> str | None:
+    """Why a unit/title/mobile/email value is unusable, else None (Chinese, for the operator)."""
+    limits = {"unit": 200, "title": 100, "mobile": 30, "email": 200}
+    if len(value) > limits.get(field, 200):
+        return f"过长（最多{limits[field]}字）"
+    if field == "mobile" and value and not _MOBILE.match(value):
+        return f"手机号“{value}”格式不对（只能有数字、“-”和开头的“+”）"
+    if field == "email" and value and not _EMAIL.match(value):
+        return f"邮箱“{value}”格式不对（示例：zhangsan@example.gov.cn）"
+    return None
+
+
+def set_official(
+    ctx: WorkContext,
+    name: str,
+    *,
+    unit: str | None = None,
+    title: str | None = None,
+    role: OfficialRole | None = None,
+    mobile: str | None = None,
+    email: str | None = None,
+) -> OfficialChange:
+    """Create or update a person's unit, title, role and contacts; only given fields change."""
+    clean, written_title = split_name_title(name)
+    if not clean:
+        raise InvalidInput("error.input", detail="姓名为空")
+    if title is None and written_title:
+        title = written_title
+    wanted: dict[str, object] = {}
+    for field, value in (("unit", unit), ("title", title), ("mobile", mobile), ("email", email)):
+        if value is not None:
+            value = value.strip()
+            problem = check_contact(field, value)
+            if problem is not None:
+                raise InvalidInput("error.input", detail=f"{field}: {problem}")
+            wanted[field] = value
+    if role is not None:
+        wanted["role"] = role
+    official = find_official(ctx.session, clean)
+    created = official is None
+    if official is None:
+        official = Official(name=clean, created_at=ctx.now)
+        ctx.session.add(official)
+    before = audit.snapshot(official, CONTACT_FIELDS)
+    for field, new_value in wanted.items():
+        setattr(official, field, new_value)
+    after = audit.snapshot(official, CONTACT_FIELDS)
+    changes = {
+        f: (str(before[f] or ""), str(after[f] or ""))
+        for f in CONTACT_FIELDS
+        if before[f] != after[f]
+    }
+    ctx.session.flush()
+    if created or changes:
+        audit.record(
+            ctx,
+            "official_create" if created else "official_set",
+            official_id=official.id,
+            before=None if created else before,
+            after=after,
+        )
+    return OfficialChange(official=official, created=created, changes=changes)
+
+
+ROLE_NAMES: dict[str, OfficialRole] = {
+    **{r.value: r for r in OfficialRole},
+    "责任人": OfficialRole.OWNER,
+    "责任领导": OfficialRole.LEADER,
+    "分管领导": OfficialRole.LEADER,
+    "主要负责人": OfficialRole.HEAD,
+    "督办人": OfficialRole.SUPERVISOR,
+    "管理员": OfficialRole.ADMIN,
+}
+
+
+def role_from_text(text: str) -> OfficialRole | None:
+    return ROLE_NAMES.get(text.strip().lower())
+
+
+def import_officials(ctx: WorkContext, path: Path) -> list[OfficialChange]:
+    """People from a sheet (姓名, 单位, 职务, 角色, 手机号, 邮箱): all rows or none."""
+    from ledger.errors import ImportFailed, RowError
+    from ledger.sheets import OFFICIAL_COLUMNS, OFFICIALS, read_sheet
+
+    sheet = read_sheet(path, OFFICIALS)
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    wanted: list[tuple[str, dict[str, Any]]] = []
+
+    def header(field: str) -> str:
+        return sheet.headers.get(field, OFFICIAL_COLUMNS[field][0])
+
+    for row, cells in sheet.rows:
+        raw = "" if cells.get("name") is None else str(cells["name"])
+        name, written_title = split_name_title(raw)
+        if not name:
+            errors.append(RowError(row, header("name"), "姓名为空"))
+            continue
+        if name in seen:
+            errors.append(RowError(row, header("name"), f"“{name}”重复（与第{seen[name]}行相同）"))
+            continue
+        seen[name] = row
+        fields: dict[str, Any] = {}
+        for field in ("unit", "title", "mobile", "email"):
+            if field not in sheet.headers:
+                continue
+            value = cells.get(field)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # a mobile number typed as a number
+            text = "" if value is None else unicodedata.normalize("NFKC", str(value)).strip()
+            problem = check_contact(field, text)
+            if problem is not None:
+                errors.append(RowError(row, header(field), problem))
+            fields[field] = text
+        if written_title and not fields.get("title"):
+            fields["title"] = written_title
+        role_text = "" if cells.get("role") is None else str(cells["role"]).strip()
+        if role_text:
+            role = role_from_text(role_text)
+            if role is None:
+                errors.append(
+                    RowError(
+                        row,
+                        header("role"),
+                        f"未知的角色“{role_text}”（可填：责任人、责任领导、主要负责人、督办人、管理员）",
+                    )
+                )
+            fields["role"] = role
+        wanted.append((name, fields))
+    if errors:
+        raise ImportFailed(errors)
+    if not wanted:
+        raise ImportFailed([RowError(0, "表格", "表中没有人员行")])
+    return [set_official(ctx, name, **fields) for name, fields in wanted]

@@ -23,6 +23,7 @@ from ledger.models import (
     Task,
     TaskPerson,
 )
+from ledger.names import clean_name
 
 
 @dataclass
@@ -78,7 +79,7 @@ def _conditions(session: Session, flt: TaskFilter, today: date) -> list[Any]:
         owned = (
             select(TaskPerson.task_id)
             .join(Official, Official.id == TaskPerson.official_id)  # type: ignore[arg-type]
-            .where(Official.name == flt.owner_name, TaskPerson.duty == Duty.OWNER)
+            .where(Official.name == clean_name(flt.owner_name), TaskPerson.duty == Duty.OWNER)
         )
         conds.append(col(Task.id).in_(owned))
     if flt.scope is not None:

@@ -27,6 +27,10 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("LEDGERBOT_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("LEDGERBOT_CONFIG", str(tmp_path / "none.toml"))
+    # `ledgerbot init` writes the web key here, never into the checkout's secrets/
+    import config.settings
+
+    monkeypatch.setattr(config.settings, "DEFAULT_WEB_SECRET_FILE", tmp_path / "web_secret")
     (tmp_path / "none.toml").write_text("", encoding="utf-8")
 
 

@@ -15,7 +15,7 @@ from bot.render import (
 )
 from ledger.context import WorkContext
 from ledger.enums import MANAGER_ROLES, Channel
-from ledger.errors import LedgerError
+from ledger.errors import InvalidInput, LedgerError
 from ledger.i18n import render
 from ledger.officials import redeem_invite, set_language
 
@@ -78,6 +78,26 @@ class Binding(Base):
             )
 
         await self.guarded(update, greet)
+
+    async def web(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/web: a one-time sign-in link to the dashboard, in a private chat only."""
+
+        async def work(ctx: WorkContext) -> None:
+            from ledger.links import TooManyLinks, create_signin
+
+            lang = ctx.actor.lang
+            if self.is_group(update):
+                await self.answer(update, render("bot.web_private", lang))
+                return
+            assert ctx.actor.official is not None
+            try:
+                url = create_signin(ctx, ctx.actor.official)
+            except TooManyLinks as exc:
+                raise InvalidInput("error.links_throttled", minutes=exc.minutes) from None
+            minutes = ctx.settings.web.signin_minutes
+            await self.answer(update, render("link.signin", lang, minutes=minutes, url=url))
+
+        await self.guarded(update, work, managers_only=True)
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Usage in the user's language; managers see their commands too."""

@@ -491,7 +491,8 @@ async def test_export_sends_a_real_workbook(app, ledger, request_layer):
     name, content = request_layer.uploads[-1]
     assert name.endswith(".xlsx")
     sheet = load_workbook(BytesIO(content)).active
-    assert sheet.max_row == 5 and sheet["B1"].value == "序号"
+    # a title row, the date, the header, 4 tasks, the legend
+    assert sheet.max_row == 8 and sheet["A1"].value.startswith("《") and sheet["A3"].value == "序号"
     await feed(app, message_update(ZHAO, "/export"))
     assert "仅限督办人" in last_text(request_layer)
 

@@ -31,6 +31,14 @@ TOKEN = "123456:CRASHTESTTOKENabcdefghijklmnop"
 LEDGERBOT = str(Path(sys.executable).with_name("ledgerbot"))
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def environment(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERBOT_")}
     (tmp_path / "empty.toml").write_text("", encoding="utf-8")
@@ -40,6 +48,7 @@ def environment(database_url: str, tmp_path: Path, **extra: str) -> dict[str, st
             "LEDGERBOT_DATABASE_URL": database_url,
             "LEDGERBOT_EVIDENCE_DIR": str(tmp_path / "evidence"),
             "LEDGERBOT_CALENDAR_FILE": str(tmp_path / "none.toml"),
+            "LEDGERBOT_WEB__LISTEN": f"127.0.0.1:{free_port()}",  # the web of `ledgerbot run`
             **extra,
         }
     )

@@ -225,67 +225,33 @@ def test_notice_key_migration_keeps_what_was_queued(database_url, settings, tmp_
 
 
 def test_contacts_migration_moves_bound_accounts_and_their_reachability(database_url):
-    """0006 turns a bound person's Telegram account into their telegram contact, keeping
+    """0007 turns a bound person's Telegram account into their telegram contact, keeping
     whether they can be reached; unbound people get none."""
     from datetime import datetime
 
     engine = make_engine(database_url)
     at = datetime(2026, 11, 2, 1, 0)
     try:
-        upgrade(engine, "0004_i15_delivery")
-        official = sa.table(
-            "official",
-            *(
-                sa.column(n)
-                for n in [
-                    "id",
-                    "name",
-                    "unit",
-                    "title",
-                    "role",
-                    "language",
-                    "telegram_user_id",
-                    "chat_id",
-                    "reachable",
-                    "bound_at",
-                    "created_at",
-                ]
-            ),
-        )
-        base = {"unit": "", "title": "", "role": "owner", "language": "zh", "created_at": at}
+        upgrade(engine, "0006_i16_web")
+        people = [
+            (1, "赵磊", 9_000_000_001, True, at),
+            (2, "孙丽", 77, False, at),
+            (3, "陈静", None, True, None),
+        ]
         with engine.begin() as connection:
-            connection.execute(
-                official.insert(),
-                [
-                    {
-                        **base,
-                        "id": 1,
-                        "name": "赵磊",
-                        "telegram_user_id": 9_000_000_001,
-                        "chat_id": 9_000_000_001,
-                        "reachable": True,
-                        "bound_at": at,
-                    },
-                    {
-                        **base,
-                        "id": 2,
-                        "name": "孙丽",
-                        "telegram_user_id": 77,
-                        "chat_id": 77,
-                        "reachable": False,
-                        "bound_at": at,
-                    },
-                    {
-                        **base,
-                        "id": 3,
-                        "name": "陈静",
-                        "telegram_user_id": None,
-                        "chat_id": None,
-                        "reachable": True,
-                        "bound_at": None,
-                    },
-                ],
-            )
+            for id_, name, telegram, reachable, bound_at in people:
+                plain_insert(
+                    connection,
+                    "official",
+                    id=id_,
+                    name=name,
+                    role="owner",
+                    language="zh",
+                    telegram_user_id=telegram,
+                    chat_id=telegram,
+                    reachable=reachable,
+                    bound_at=bound_at,
+                )
         with engine.begin() as connection:
             plain_insert(connection, "group_subscription", chat_id=-100123, title="领导小组")
             sent = {"status": "sent", "channel": "telegram", "params": {}}
@@ -359,7 +325,7 @@ def test_contacts_migration_moves_bound_accounts_and_their_reachability(database
             ("weekly_digest", "telegram", groups[0][0]),  # the group's row names the group
             ("nudge", None, None),  # 陈静 has no contact: routed when she binds
         ]
-        downgrade(engine, "0004_i15_delivery")
+        downgrade(engine, "0006_i16_web")
         upgrade(engine)
     finally:
         engine.dispose()

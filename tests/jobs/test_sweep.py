@@ -125,7 +125,7 @@ def test_deadline_in_a_year_the_calendar_does_not_know(session, policy, load, ca
     assert ("赵磊", "reminder", "before:3") in rows
     saturday = run(session, policy, date(2027, 1, 16))
     assert not saturday.working_day
-    assert sum("calendar_year_unknown" in r.message for r in caplog.records) == 1
+    assert sum("calendar_year_provisional" in r.message for r in caplog.records) == 1
 
 
 def test_extra_calendar_file_covers_a_new_year(session, settings, load, tmp_path):

@@ -64,10 +64,10 @@ def test_database_file_is_owner_only(db):
     assert (db / "ledger.db").stat().st_mode & 0o077 == 0
 
 
-def test_run_without_token_points_to_the_demo(db, capsys):
-    assert run("run") == 2
+def test_run_webhook_without_token_names_the_setting(db, capsys):
+    assert run("run", "--webhook") == 2
     err = capsys.readouterr().err
-    assert "LEDGERBOT_TELEGRAM__TOKEN" in err and "ledgerbot demo" in err
+    assert "LEDGERBOT_TELEGRAM__TOKEN" in err
 
 
 def test_report_and_archive_commands(db, capsys):
@@ -119,3 +119,27 @@ def test_sweep_at_a_future_instant_is_refused_unless_dry_run(db, capsys):
     out = capsys.readouterr().out
     assert "→ 赵磊" in out and "还剩10天" in out
     assert run("sweep", "--at", "2026-10-30T09:00+08:00") == 0  # a missed slot, in the past
+
+
+def test_init_writes_an_owner_only_web_key_once(db, capsys, tmp_path):
+    import config.settings
+
+    path = config.settings.DEFAULT_WEB_SECRET_FILE
+    assert run("init") == 0
+    assert "已生成网页签名密钥" in capsys.readouterr().out
+    key = path.read_text(encoding="utf-8")
+    assert path.stat().st_mode & 0o077 == 0 and len(key.strip()) >= 32
+    assert run("init") == 0  # a key that exists is kept
+    assert "网页签名密钥已设置" in capsys.readouterr().out and path.read_text() == key
+
+
+def test_weblink_prints_a_sign_in_link(db, capsys):
+    sheet = write_xlsx(db / "l.xlsx", [task_row(1, "2026-12-31")])
+    assert run("init") == 0
+    assert run("import", str(sheet), "--round", "第一轮") == 0
+    capsys.readouterr()
+    assert run("weblink", "陈静") == 0
+    out = capsys.readouterr().out
+    assert "一次有效" in out and "http://127.0.0.1:8080/signin/s." in out
+    assert run("weblink", "无此人") == 1
+    assert "无此人" in capsys.readouterr().err

@@ -280,10 +280,15 @@ def test_english_headers_and_gbk_csv(session, settings, tmp_path):
     assert len(summary.created) == 1
 
 
-def test_immediate_without_feedback_date_names_the_fix(session, settings, tmp_path):
-    path = write_xlsx(tmp_path / "x.xlsx", [task_row(1, "立行立改")])
-    with pytest.raises(ImportFailed, match="--feedback-date"):
-        import_file(cli_ctx(session, settings, NOW), path, RoundOptions(name="无日期"))
+def test_immediate_without_feedback_date_imports_from_today_with_a_warning(
+    session, settings, tmp_path
+):
+    path = write_xlsx(tmp_path / "x.xlsx", [task_row(1, "立行立改"), task_row(2, "2026-12-31")])
+    summary = import_file(cli_ctx(session, settings, NOW), path, RoundOptions(name="无日期"))
+    assert len(summary.created) == 2
+    assert any("第2行" in w and "ledgerbot round" in w for w in summary.warnings)
+    task = session.exec(select(Task).where(Task.ref == "1")).one()
+    assert task.kind == TaskKind.IMMEDIATE and task.deadline == TODAY + timedelta(days=15)
 
 
 def test_export_round_trip_and_fills(session, settings, tmp_path):
@@ -294,12 +299,14 @@ def test_export_round_trip_and_fills(session, settings, tmp_path):
     out = tmp_path / "export.xlsx"
     assert export_ledger(session, out, today=TODAY, yellow_days=10) == 9
     sheet = load_workbook(out).active
-    headers = [c.value for c in sheet[1]]
-    for name in ("轮次", "序号", "状态", "灯号", "整改进展", "佐证材料数", "逾期天数"):
+    headers = [c.value for c in sheet[3]]  # a title row and a date row above the header
+    assert sheet["A1"].value == "《第一轮整改台账》"
+    for name in ("序号", "状态", "完成情况", "完成日期", "轮次", "ID"):
         assert name in headers
-    first = {h: c for h, c in zip(headers, sheet[2], strict=True)}
-    assert first["轮次"].value == "第一轮" and first["整改进展"].value == "已起草方案"
-    assert first["灯号"].fill.start_color.rgb.endswith("C6EFCE")  # green
+    assert headers[-2:] == ["轮次", "ID"]
+    first = {h: c for h, c in zip(headers, sheet[4], strict=True)}
+    assert first["轮次"].value == "第一轮" and first["完成情况"].value == "已起草方案"
+    assert first["状态"].fill.start_color.rgb.endswith("C6EFCE")  # green
     summary = import_file(cli_ctx(session, settings, NOW), out, RoundOptions())
     assert not summary.changed and summary.unchanged == 9
     csv_out = tmp_path / "export.csv"

@@ -2,16 +2,16 @@
 
 Moves today's identity out of `official`: a bound person's Telegram account becomes their
 telegram contact (address: the user id, which is also their private chat's id), with its
-reachability; `official.mobile` / `official.email` (when present) become mobile / email
-contacts. A subscribed group keeps its chat as a channel and address. The outbox stops being
+reachability (#12's `official.mobile` / `official.email` stay where they are for now).
+A subscribed group keeps its chat as a channel and address. The outbox stops being
 Telegram's reply index: each sent message (channel, address, message id) becomes a
 `sent_message` row pointing to its outbox row, and the prompt and digest marker rows move
 there entirely. Outbox rows name their group (`group_id`), not a chat id, and a person's
 pending row is routed to a channel (NULL while they have no reachable contact). Evidence keeps
 the channel a file came by and its id there (`channel_file_id`, was `telegram_file_id`).
 
-Revision ID: 0006_i15b_contacts
-Revises: 0004_i15_delivery
+Revision ID: 0007_i15b_contacts
+Revises: 0006_i16_web
 Create Date: 2026-12-01 16:40:00
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_i15b_contacts"
-down_revision: str | None = "0004_i15_delivery"
+revision: str = "0007_i15b_contacts"
+down_revision: str | None = "0006_i16_web"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -47,19 +47,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("channel", "address"),
     )
     op.create_index("ix_contact_official_id", "contact", ["official_id"])
-    columns = {c["name"] for c in sa.inspect(bind).get_columns("official")}
     op.execute(
         "INSERT INTO contact (official_id, channel, address, reachable, preferred, bound_at) "
         "SELECT id, 'telegram', CAST(telegram_user_id AS VARCHAR(200)), reachable, false, "
         "COALESCE(bound_at, created_at) FROM official WHERE telegram_user_id IS NOT NULL"
     )
-    for channel in ("email", "mobile"):  # the people columns of #12, when they are there
-        if channel in columns:
-            op.execute(
-                "INSERT INTO contact (official_id, channel, address, reachable, preferred, "
-                f"bound_at) SELECT id, '{channel}', {channel}, true, false, created_at "
-                f"FROM official WHERE {channel} IS NOT NULL AND {channel} <> ''"
-            )
 
     # group chats: a channel and an address, with an id the outbox can point to
     op.rename_table("group_subscription", "group_subscription_0005")
