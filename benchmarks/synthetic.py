@@ -21,10 +21,12 @@ def build(
     *,
     due_fraction: float,
     overdue_fraction: float = 0.0,
+    overdue_spread: int = 1,
     bound: bool = True,
 ) -> None:
     """`due_fraction` of tasks reach a reminder stage today (deadline in 3 days), an
-    `overdue_fraction` are 2 days overdue, the rest are due in 100 days (no notice)."""
+    `overdue_fraction` are overdue (2 days, or 1 to `overdue_spread` days, mixed, so that
+    the escalation ladder fires), the rest are due in 100 days (no notice)."""
     upgrade(engine)
     officials = max(tasks // 10, 2)
     leaders = max(officials // 20, 1)
@@ -112,7 +114,8 @@ def build(
                         "participating_units": "",
                         "deadline": TODAY + timedelta(days=3)
                         if t <= due
-                        else TODAY - timedelta(days=2)
+                        else TODAY
+                        - timedelta(days=2 if overdue_spread == 1 else 1 + t % overdue_spread)
                         if t <= due + overdue
                         else TODAY + timedelta(days=100),
                         "status": "in_progress",

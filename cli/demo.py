@@ -208,6 +208,7 @@ def _new_rows(
 KIND_NAMES = {
     "reminder": "提醒",
     "escalation": "督办",
+    "oversight": "督办汇总",
     "long_term_request": "长期任务报告请求",
     "pending_list": "待销号清单",
     "weekly_digest": "每周调度",

@@ -138,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dry-run", action="store_true", help="show what would be queued; write nothing"
     )
+    p.add_argument(
+        "--list",
+        action="store_true",
+        help=f"print every queued notice (default: the summary and the first {SWEEP_SHOWN})",
+    )
 
     p = sub.add_parser("report", help="draft the rectification report (docx) for a round")
     p.add_argument("--round", dest="round_name", required=True)
@@ -554,6 +559,9 @@ def print_queued(
             print(f"{indent}    {extra}")
 
 
+SWEEP_SHOWN = 50  # notices `ledgerbot sweep` prints without --list
+
+
 def cmd_sweep(app: App, args: argparse.Namespace) -> int:
     from sqlmodel import select
 
@@ -571,7 +579,10 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
             "要预览那一天会发什么，加 --dry-run（不写入）；补扫错过的时段请用过去的时间。"
         )
     policy = SweepPolicy.from_settings(app.settings)
-    result, rows = run_sweep(app.engine, policy, now, collect=True, dry_run=args.dry_run)
+    limit = None if args.list else SWEEP_SHOWN
+    result, rows = run_sweep(
+        app.engine, policy, now, collect=True, dry_run=args.dry_run, limit=limit
+    )
     with Session(app.engine) as session:
         names = {o.id: o.name for o in session.exec(select(Official)) if o.id is not None}
     head = "[试运行，未写入] " if args.dry_run else ""
@@ -586,11 +597,42 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
         f"覆盖 {result.covered} 条过时提醒，升级督办 {result.escalated} 项 "
         f"(queued {result.queued}, covered {result.covered}, escalated {result.escalated})"
     )
+    print_sweep_summary(result)
     print_queued(rows, names)
+    if not args.list and result.queued > len(rows):
+        print(
+            f"……另有 {result.queued - len(rows)} 条未列出，加 --list 列出全部 "
+            f"({result.queued - len(rows)} more; --list prints every one)"
+        )
     note = provisional_notice(result.today, policy.calendar)
     if note:
         print(f"注意：{note}")
     return 0
+
+
+STAGE_NAMES = {
+    "overdue": "逾期",
+    "oversight": "逾期升级",
+    "pending": "待销号清单",
+    "week": "一周一调度",
+    "lt": "长期坚持月报",
+    "lt_esc": "长期坚持督办",
+    "report_due": "报告提醒",
+}
+
+
+def print_sweep_summary(result: Any) -> None:
+    """Counts by kind and stage, and the escalation levels raised."""
+    from cli.demo import KIND_NAMES
+
+    for (kind, stage), n in sorted(result.stages.items()):
+        if stage.startswith("before:"):
+            label = f"提前{stage.split(':')[1]}天" if stage != "before:0" else "当天到期"
+        else:
+            label = STAGE_NAMES.get(stage, stage)
+        print(f"  {KIND_NAMES.get(kind, kind)} · {label} ({kind} {stage})：{n} 条")
+    for level, n in sorted(result.raised.items()):
+        print(f"  升级督办 第{level}级 (escalated to level {level})：{n} 项")
 
 
 def cmd_report(app: App, args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -36,7 +37,14 @@ class QueuedNotice:
     def of(cls, session: Session, row: Outbox, *, today: date, yellow_days: int) -> QueuedNotice:
         """The row as its recipient would read it on `today`: the sweep stores only the stage,
         the task's details are read as they are now (as the dispatcher does when it sends)."""
-        params = enrich(session, row.task_id, row.params, today=today, yellow_days=yellow_days)
+        params = enrich(
+            session,
+            row.task_id,
+            row.params,
+            today=today,
+            yellow_days=yellow_days,
+            kind=row.kind,
+        )
         return cls(row.recipient_id, row.group_id, row.kind, row.text_key, params)
 
 
@@ -48,27 +56,53 @@ def run_sweep(
     scheduled: bool = True,
     dry_run: bool = False,
     collect: bool = False,
+    limit: int | None = None,
 ) -> tuple[SweepResult, list[QueuedNotice]]:
-    """Sweep in its own unit of work; with `collect`, also the rows it queued (for printing)."""
+    """Sweep in its own unit of work; with `collect`, also the rows it queued (for printing),
+    the `limit` most urgent if a limit is given."""
     with session_scope(engine) as session:
         result = sweep(session=session, now=now, policy=policy, scheduled=scheduled)
-        queued = (
-            []
-            if not collect
-            else [
+        queued: list[QueuedNotice] = []
+        if collect:
+            result.stages = stage_counts(session, result.sweep_id)
+            rows = (
+                select(Outbox)
+                .where(Outbox.sweep_id == result.sweep_id)
+                # the most urgent first: oversight notices, escalations, overdue reminders
+                .order_by(col(Outbox.urgency).desc(), col(Outbox.recipient_id), col(Outbox.id))
+                .limit(limit)
+            )
+            queued = [
                 QueuedNotice.of(
                     session, r, today=result.today, yellow_days=policy.rules.yellow_days
                 )
-                for r in session.exec(
-                    select(Outbox)
-                    .where(Outbox.sweep_id == result.sweep_id)
-                    .order_by(col(Outbox.recipient_id), col(Outbox.id))
-                )
+                for r in session.exec(rows)
             ]
-        )
         if dry_run:
             session.rollback()
     return result, queued
+
+
+def stage_name(kind: str, stage: str) -> str:
+    """A queued row's stage without its dates: before:10, overdue, oversight, week, …"""
+    parts = stage.split(":")
+    if kind == "reminder" and parts[0] == "before":
+        return f"before:{parts[-1]}"
+    return parts[0] or kind
+
+
+def stage_counts(session: Session, sweep_id: int | None) -> Counter[tuple[str, str]]:
+    """How many rows a sweep queued, by kind and stage (one grouped query: stages differ by
+    deadline, so there are about as many groups as deadlines in the horizon)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    grouped = (
+        sa.select(col(Outbox.kind), col(Outbox.stage), func.count())
+        .where(col(Outbox.sweep_id) == sweep_id)
+        .group_by(col(Outbox.kind), col(Outbox.stage))
+    )
+    for kind, stage, n in session.execute(grouped):
+        counts[(kind, stage_name(kind, stage))] += n
+    return counts
 
 
 def last_completed_sweep(session: Session) -> datetime | None:

@@ -1,9 +1,12 @@
-"""The deadline sweep: turns the ledger into outbox rows. Never talks to Telegram.
+"""The deadline sweep: decides what the ledger should say, and has the ledger write it.
 
-Set-based: each step is one SQL query over indexed columns (status, deadline) that returns only
-the due items, so the cost follows the number of due items, not the size of the ledger. Outbox
-rows carry a unique key (task, recipient, kind, stage), so running a sweep twice, or in two
-processes at once, queues nothing twice.
+Set-based: the stage of a task follows from its deadline, so the horizon's deadlines are worked
+out in Python (working-day calendar) and each step is one INSERT … SELECT joining them
+(`ledger.outbox.insert_from_select`, `ledger.audit.record_from_select`): the cost follows the
+number of due items, not the size of the ledger, and no Python loop runs over tasks. Owners get
+one notice per task; leaders, supervisors and heads one oversight notice per sweep listing their
+tasks. Outbox rows carry a unique key (task, recipient, kind, stage), so running a sweep twice,
+or in two processes at once, queues nothing twice.
 """
 
 from __future__ import annotations
@@ -16,25 +19,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from jobs.policy import SweepPolicy, before_stage, effective_days_left
+from ledger.audit import record_from_select
 from ledger.clock import as_utc
-from ledger.contacts import routed_channel
-from ledger.enums import (
-    MANAGER_ROLES,
-    OPEN_STATUSES,
-    Duty,
-    OfficialRole,
-    OutboxStatus,
-    TaskKind,
-    TaskStatus,
-    Via,
-)
+from ledger.context import Actor
+from ledger.db import COMPOUND_LIMIT, literal_table
+from ledger.digest import digest_figures, empty_figures, leader_figures, red_condition
+from ledger.enums import OPEN_STATUSES, Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
 from ledger.lights import traffic_light
 from ledger.models import (
-    AuditEvent,
     GroupSubscription,
     Official,
     Outbox,
@@ -43,11 +38,15 @@ from ledger.models import (
     SweepRun,
     Task,
     TaskPerson,
-    UTCDateTime,
 )
 from ledger.notices import task_params
-from ledger.outbox import insert_ignore, outbox_row
-from ledger.queries import LIGHT_COUNTS, WEEKLY_CHANGES, light_counts, weekly_changes
+from ledger.outbox import (
+    insert_from_select,
+    insert_ignore,
+    outbox_row,
+    supervisor_pairs,
+    supervisors_by_task,
+)
 from ledger.workdays import provisional_notice
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,25 @@ SUPERSEDING_FAMILIES = ("reminder", "escalation", "long_term_request")
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 TASKS = Task.__table__  # type: ignore[attr-defined]
 PEOPLE = TaskPerson.__table__  # type: ignore[attr-defined]
-AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+
+
+SCHEDULER = Actor(Via.SCHEDULER)
+
+
+def stage_table(stages: list[dict[str, Any]]) -> Any:
+    """The horizon's stages as a table to join on `deadline` (`params` as JSON text)."""
+    return literal_table(
+        [
+            {k: json.dumps(v, ensure_ascii=False) if k == "params" else v for k, v in s.items()}
+            for s in stages
+        ],
+        "stages",
+    )
+
+
+def leaders_of(task_id: Any) -> Any:
+    """Join condition: the 责任领导 rows of the task `task_id` names."""
+    return sa.and_(PEOPLE.c.task_id == task_id, PEOPLE.c.duty == Duty.LEADER.value)
 
 
 @dataclass
@@ -70,6 +87,8 @@ class SweepResult:
     covered: int = 0
     escalated: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
+    raised: Counter[int] = field(default_factory=Counter)  # tasks raised to each level
+    stages: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, stage), if read
 
 
 @dataclass
@@ -96,8 +115,10 @@ class _Sweep:
         self.names: dict[int, str] = {}
         self._wd_cache: dict[date, int] = {}
         self._supervisors: list[int] | None = None
-        self._heads: list[tuple[int, str]] | None = None
         self.escalated = 0
+        self.by_kind: Counter[str] = Counter()
+        self.raised: Counter[int] = Counter()
+        self.horizon: list[tuple[date, int, int]] = []
 
     # --- helpers -------------------------------------------------------------------------
     def working_days_overdue(self, deadline: date) -> int:
@@ -152,13 +173,8 @@ class _Sweep:
             ):
                 self.names[oid] = name
 
-    def supervisors(self, task: _DueTask) -> list[int]:
-        if task.people.get(Duty.SUPERVISOR.value):
-            return task.people[Duty.SUPERVISOR.value]
-        return self.all_supervisors()
-
     def all_supervisors(self) -> list[int]:
-        """Everyone with the supervisor role: who is told where no 督办人 is named."""
+        """Everyone with the supervisor role: who hears of a round whose tasks name no 督办人."""
         if self._supervisors is None:
             self._supervisors = [
                 oid
@@ -168,18 +184,6 @@ class _Sweep:
                 if oid is not None
             ]
         return self._supervisors
-
-    def heads(self, task: _DueTask) -> list[int]:
-        """The heads who see the task: its lead unit's head, and heads with no unit (主要负责人)."""
-        if self._heads is None:
-            self._heads = [
-                (oid, unit)
-                for oid, unit in self.session.exec(
-                    select(Official.id, Official.unit).where(Official.role == OfficialRole.HEAD)
-                )
-                if oid is not None
-            ]
-        return [oid for oid, unit in self._heads if not unit or unit == task.lead_unit]
 
     def params(self, task: _DueTask, **extra: Any) -> dict[str, Any]:
         return {
@@ -226,7 +230,8 @@ class _Sweep:
 
     # --- steps ---------------------------------------------------------------------------
     def upcoming(self) -> int:
-        """Reminders before the deadline, as one INSERT … SELECT: no Python loop over tasks.
+        """Owners' reminders before the deadline, as one INSERT … SELECT: no Python loop over
+        tasks (leaders hear of them in their oversight notice).
 
         Everything a stage depends on is a function of the deadline (days left, the
         working-day rule, the light), so the at most 21 deadlines of the horizon are worked
@@ -250,178 +255,241 @@ class _Sweep:
                 today=self.today,
                 yellow_days=self.rules.yellow_days,
             )
-            params = {
-                "deadline": deadline.isoformat(),
-                "days_left": offset,
-                "light": light.value,
-                "stage": stage,
-            }
             stages.append(
-                sa.select(
-                    sa.literal(deadline, sa.Date).label("deadline"),
-                    sa.literal(f"before:{deadline.isoformat()}:{stage}").label("stage"),
-                    sa.literal(1000 - stage).label("urgency"),
-                    sa.literal(stage <= self.rules.leader_from_days).label("leaders"),
-                    sa.literal(json.dumps(params, ensure_ascii=False)).label("params"),
-                )
+                {
+                    "deadline": deadline,
+                    "stage": f"before:{deadline.isoformat()}:{stage}",
+                    "urgency": 1000 - stage,
+                    "params": {
+                        "deadline": deadline.isoformat(),
+                        "days_left": offset,
+                        "light": light.value,
+                        "stage": stage,
+                    },
+                }
             )
         if not stages:
             return 0
-        table = (
-            sa.union_all(*stages).subquery("stages")
-            if len(stages) > 1
-            else stages[0].subquery("stages")
-        )
-        owner = PEOPLE.c.duty == Duty.OWNER.value
-        return self.insert_select(
-            sa.select(
-                sa.literal(""),  # keyed by (task, recipient, kind, stage)
-                PEOPLE.c.official_id,
-                sa.literal("reminder"),
-                sa.literal("reminder"),
-                TASKS.c.id,
-                table.c.stage,
-                table.c.urgency,
-                sa.case((owner, "notice.reminder.owner"), else_="notice.reminder.leader"),
-                table.c.params,
-            )
-            .select_from(
-                TASKS.join(table, TASKS.c.deadline == table.c.deadline).join(
-                    PEOPLE, PEOPLE.c.task_id == TASKS.c.id
-                )
-            )
-            .where(
-                TASKS.c.status.in_(OPEN),
-                TASKS.c.kind != TaskKind.LONG_TERM.value,
-                sa.or_(owner, sa.and_(PEOPLE.c.duty == Duty.LEADER.value, table.c.leaders)),
-            )
-        )
+        return self.owner_reminders(stages, "notice.reminder.owner")
 
-    def insert_select(self, rows: Any) -> int:
-        """INSERT the selected rows (key, recipient, kind, family, task, stage, urgency,
-        text key, params) into the outbox, skipping existing keys; returns how many it added."""
-        dialect = self.session.get_bind().dialect.name
-        columns = [
-            "dedupe_key",
-            "recipient_id",
-            "kind",
-            "family",
-            "task_id",
-            "stage",
-            "urgency",
-            "text_key",
-            "params",
-        ]
-        selected = list(rows.selected_columns)
-        if dialect == "postgresql":
-            selected[-1] = sa.cast(selected[-1], postgresql.JSON)
-        constant = {
-            "sweep_id": self.run_id,
-            "status": "pending",
-            "attempts": 0,
-            "last_error": "",
-            "claimed_by": "",
-        }
-        full = rows.with_only_columns(
-            *selected,
-            routed_channel(selected[1]),  # each person's notice goes where they are reached
-            *(sa.literal(v) for v in constant.values()),
-            sa.literal(self.now, UTCDateTime()),
-            sa.literal(self.now, UTCDateTime()),
-        )
-        insert = postgresql.insert(OUTBOX) if dialect == "postgresql" else sqlite.insert(OUTBOX)
-        result: Any = self.session.execute(
-            insert.from_select(
-                [*columns, "channel", *constant, "not_before", "created_at"], full
-            ).on_conflict_do_nothing(),
-            execution_options={"preserve_rowcount": True},  # PostgreSQL reports -1 without it
-        )
-        return max(result.rowcount or 0, 0)
-
-    def overdue(self) -> None:
-        condition = sa.and_(
-            TASKS.c.status.in_(OPEN),
-            TASKS.c.kind != TaskKind.LONG_TERM.value,
-            TASKS.c.deadline < self.today,
-        )
-        level_one: list[int] = []
-        level_two: list[int] = []
-        threshold = self.rules.escalate_leader_after_working_days
-        for task in self.load_due(condition, [Duty.OWNER, Duty.LEADER, Duty.SUPERVISOR]):
-            assert task.deadline is not None
-            wdays = self.working_days_overdue(task.deadline)
-            overdue_days = (self.today - task.deadline).days
-            params = self.params(task, overdue=overdue_days, wdays=wdays, threshold=threshold)
-            deadline_key = task.deadline.isoformat()
-            for owner in task.people.get(Duty.OWNER.value, []):
-                self.queue(
-                    kind="reminder",
-                    family="reminder",
-                    task_id=task.id,
-                    recipient=owner,
-                    stage=f"overdue:{deadline_key}:{self.today.isoformat()}",
-                    urgency=2000 + wdays,
-                    text_key="notice.reminder.overdue",
-                    params=params,
+    def owner_reminders(self, stages: list[dict[str, Any]], text_key: str) -> int:
+        """Each open task's owners, one row each, at the stage its deadline reached: the
+        stages joined on the deadline, one INSERT … SELECT per `COMPOUND_LIMIT` deadlines."""
+        queued = 0
+        for start in range(0, len(stages), COMPOUND_LIMIT):
+            table = stage_table(stages[start : start + COMPOUND_LIMIT])
+            queued += insert_from_select(
+                self.session,
+                sa.select(
+                    sa.literal(""),  # keyed by (task, recipient, kind, stage)
+                    PEOPLE.c.official_id,
+                    sa.literal("reminder"),
+                    sa.literal("reminder"),
+                    TASKS.c.id,
+                    table.c.stage,
+                    table.c.urgency,
+                    sa.literal(text_key),
+                    table.c.params,
                 )
-            ladder = [
-                (1, wdays >= 1, level_one, self.supervisors(task)),
-                (
-                    2,
-                    wdays > threshold,
-                    level_two,
-                    list(dict.fromkeys(task.people.get(Duty.LEADER.value, []) + self.heads(task))),
-                ),
-            ]
-            for level, reached, raised, people in ladder:
-                if not reached:
-                    continue
-                raised.append(task.id)
-                for person in people:
-                    self.queue(
-                        kind="escalation",
-                        family="escalation",
-                        task_id=task.id,
-                        recipient=person,
-                        stage=f"esc{level}:{deadline_key}",
-                        urgency=3000 + level,
-                        text_key=f"notice.escalation.{level}",
-                        params={**params, "level": level},
+                .select_from(
+                    TASKS.join(table, TASKS.c.deadline == table.c.deadline).join(
+                        PEOPLE,
+                        sa.and_(PEOPLE.c.task_id == TASKS.c.id, PEOPLE.c.duty == Duty.OWNER.value),
                     )
-        self.raise_levels(level_one, 1)
-        self.raise_levels(level_two, 2)
-
-    def raise_levels(self, task_ids: list[int], level: int) -> None:
-        """Record each escalation once (督办日志): only the process that raises the level writes."""
-        for start in range(0, len(task_ids), 900):
-            chunk = task_ids[start : start + 900]
-            raised = (
-                self.session.execute(
-                    TASKS.update()
-                    .where(TASKS.c.id.in_(chunk), TASKS.c.escalation_level < level)
-                    .values(escalation_level=level)
-                    .returning(TASKS.c.id)
                 )
-                .scalars()
-                .all()
+                .where(TASKS.c.status.in_(OPEN), TASKS.c.kind != TaskKind.LONG_TERM.value),
+                now=self.now,
+                sweep_id=self.run_id,
             )
-            if raised:
-                self.session.execute(
-                    sa.insert(AUDIT),
-                    [
-                        {
-                            "at": self.now,
-                            "actor_name": "调度器",
-                            "via": Via.SCHEDULER.value,
-                            "action": "escalate",
-                            "task_id": tid,
-                            "before": None,
-                            "after": {"escalation_level": level},
-                        }
-                        for tid in raised
-                    ],
+        return queued
+
+    def overdue_horizon(self) -> list[tuple[date, int, int]]:
+        """(deadline, days overdue, working days overdue) for every passed deadline of an open
+        task: one DISTINCT query, the working-day calendar in Python."""
+        deadlines = self.session.execute(
+            sa.select(TASKS.c.deadline).where(self.red_condition()).distinct()
+        ).scalars()
+        return sorted((d, (self.today - d).days, self.working_days_overdue(d)) for d in deadlines)
+
+    def overdue(self) -> int:
+        """Owners' daily overdue reminders, then the escalation ladder: set-based, as
+        `upcoming` is; the stage of each task follows from its deadline."""
+        self.horizon = self.overdue_horizon()
+        return self.overdue_reminders(self.horizon) if self.horizon else 0
+
+    def overdue_reminders(self, horizon: list[tuple[date, int, int]]) -> int:
+        threshold = self.rules.escalate_leader_after_working_days
+        today = self.today.isoformat()
+        stages = [
+            {
+                "deadline": deadline,
+                "stage": f"overdue:{deadline.isoformat()}:{today}",
+                "urgency": 2000 + wdays,
+                "params": {
+                    "deadline": deadline.isoformat(),
+                    "days_left": -days,
+                    "light": "red",
+                    "overdue": days,
+                    "wdays": wdays,
+                    "threshold": threshold,
+                },
+            }
+            for deadline, days, wdays in horizon
+        ]
+        return self.owner_reminders(stages, "notice.reminder.overdue")
+
+    def oversight(self) -> None:
+        """Raise each overdue task to the level its deadline reached (督办人 at 1 working day,
+        leaders and heads after `escalate_leader_after_working_days`) and tell the people who
+        oversee: one notice per person listing every task raised, and for leaders every task
+        of theirs whose owner was reminded from `leader_from_days` on; then one audit event
+        per task and level, and the levels themselves. Four statements, whatever the size.
+        Only tasks below their level take part, so a level is raised (and told) once."""
+        threshold = self.rules.escalate_leader_after_working_days
+        horizon = self.horizon
+        cut = {
+            1: max((d for d, _, wdays in horizon if wdays >= 1), default=None),
+            2: max((d for d, _, wdays in horizon if wdays > threshold), default=None),
+        }
+        if cut[1] is None:
+            self.queue_oversight(None)
+            return
+        whens = [(TASKS.c.deadline <= cut[n], n) for n in (2, 1) if cut[n] is not None]
+        level = sa.case(*whens, else_=0)
+        raised = (
+            sa.select(
+                TASKS.c.id.label("task_id"),
+                TASKS.c.lead_unit.label("lead_unit"),
+                TASKS.c.escalation_level.label("old"),
+                level.label("new"),
+            )
+            .where(self.red_condition(), TASKS.c.escalation_level < level)
+            .subquery("raised")
+        )
+        self.queue_oversight(raised)
+        for n in (1, 2):
+            self.raised[n] = record_from_select(
+                self.session,
+                now=self.now,
+                actor=SCHEDULER,
+                action="escalate",
+                rows=sa.select(
+                    raised.c.task_id, sa.literal(json.dumps({"escalation_level": n}))
+                ).where(raised.c.old < n, raised.c.new >= n),
+            )
+            self.escalated += self.raised[n]
+        self.session.execute(
+            TASKS.update()
+            .where(self.red_condition(), TASKS.c.escalation_level < level)
+            .values(escalation_level=level)
+        )
+
+    def queue_oversight(self, raised: Any) -> None:
+        """One notice per person: the tasks raised to a level they are told of (`raised`, or
+        None), and a leader's tasks whose owner this sweep reminded from `leader_from_days`
+        on (level 0, read back from the rows just written). Two levels of one task: the
+        higher."""
+        due_soon = (
+            sa.select(OUTBOX.c.task_id, PEOPLE.c.official_id, sa.literal(0))
+            .select_from(OUTBOX.join(PEOPLE, leaders_of(OUTBOX.c.task_id)))
+            .where(
+                OUTBOX.c.sweep_id == self.run_id,
+                OUTBOX.c.kind == "reminder",
+                # reminders before the deadline are urgency 1000 - days before (see upcoming)
+                OUTBOX.c.urgency.between(1000 - self.rules.leader_from_days, 1000),
+            )
+        )
+        if raised is None:
+            told = due_soon.subquery("told")
+        else:
+            told = self.escalation_told(raised, due_soon)
+        self.insert_oversight(told)
+
+    def escalation_told(self, raised: Any, due_soon: Any) -> Any:
+        to_supervisors = supervisor_pairs(
+            self.session, sa.select(raised.c.task_id).where(raised.c.old < 1)
+        )
+        told = [
+            due_soon,
+            sa.select(to_supervisors.c.task_id, to_supervisors.c.official_id, sa.literal(1)),
+            sa.select(raised.c.task_id, PEOPLE.c.official_id, sa.literal(2))
+            .select_from(raised.join(PEOPLE, leaders_of(raised.c.task_id)))
+            .where(raised.c.old < 2, raised.c.new >= 2),
+        ]
+        heads = self.heads()
+        if heads:  # the heads who see the task: its lead unit's, and those with no unit
+            table = literal_table(heads, "heads")
+            told.append(
+                sa.select(raised.c.task_id, table.c.official_id, sa.literal(2))
+                .select_from(
+                    raised.join(
+                        table, sa.or_(table.c.unit == "", table.c.unit == raised.c.lead_unit)
+                    )
                 )
-                self.escalated += len(raised)
+                .where(raised.c.old < 2, raised.c.new >= 2)
+            )
+        return sa.union_all(*told).subquery("told")
+
+    def heads(self) -> list[dict[str, Any]]:
+        """Everyone with the head role and their unit (a few people)."""
+        found = [
+            {"official_id": oid, "unit": unit or ""}
+            for oid, unit in self.session.exec(
+                select(Official.id, Official.unit).where(Official.role == OfficialRole.HEAD)
+            )
+        ]
+        if len(found) > COMPOUND_LIMIT:
+            raise ValueError(f"more than {COMPOUND_LIMIT} heads: not supported by the sweep")
+        return found
+
+    def insert_oversight(self, told: Any) -> None:
+        cols = list(told.c)
+        per_task = (
+            sa.select(
+                cols[1].label("recipient"),
+                cols[0].label("task_id"),
+                sa.func.max(cols[2]).label("level"),
+            )
+            .group_by(cols[1], cols[0])
+            .subquery("per_task")
+        )
+        # each item: the task, the level told, and the deadline it was told for (render drops
+        # an item whose task moved on since: closed, raised again, given a new deadline)
+        fields = (
+            "task_id",
+            per_task.c.task_id,
+            "level",
+            per_task.c.level,
+            "deadline",
+            sa.cast(TASKS.c.deadline, sa.String),
+        )
+        items: Any
+        if self.session.get_bind().dialect.name == "postgresql":
+            item = sa.func.json_build_object(*fields)
+            items = sa.cast(sa.func.json_build_object("items", sa.func.json_agg(item)), sa.Text)
+        else:
+            item = sa.func.json_object(*fields)
+            items = sa.func.json_object("items", sa.func.json_group_array(item))
+        top = sa.func.max(per_task.c.level)
+        sweep_key = f"oversight:{self.run_id}:"
+        self.by_kind["oversight"] += insert_from_select(
+            self.session,
+            sa.select(
+                sa.literal(sweep_key) + sa.cast(per_task.c.recipient, sa.String),
+                per_task.c.recipient,
+                sa.literal("oversight"),
+                sa.literal("oversight"),
+                sa.null(),
+                sa.literal(f"oversight:{self.today.isoformat()}"),
+                3000 + top,
+                sa.case((top > 0, "notice.oversight"), else_="notice.oversight_due"),
+                items,
+            )
+            .select_from(per_task.join(TASKS, TASKS.c.id == per_task.c.task_id))
+            .group_by(per_task.c.recipient),
+            now=self.now,
+            sweep_id=self.run_id,
+        )
 
     def months(self) -> list[str]:
         first = self.today.replace(day=1)
@@ -471,6 +539,7 @@ class _Sweep:
                 .group_by(col(ProgressReport.task_id))
             ).all()
         )
+        supervisors = supervisors_by_task(self.session, sorted({a[0] for a in asked}))
         for task_id, stage, asked_at in asked:
             asked_utc = as_utc(asked_at)  # aggregates may come back naive on SQLite
             reported = last_report.get(task_id)
@@ -483,7 +552,7 @@ class _Sweep:
                 continue
             task = tasks[task_id]
             month = stage.split(":", 1)[1]
-            for supervisor in self.supervisors(task):
+            for supervisor in supervisors.get(task_id, []):
                 self.queue(
                     kind="escalation",
                     family="escalation",
@@ -500,8 +569,9 @@ class _Sweep:
             TASKS.c.status == TaskStatus.SUBMITTED.value, [Duty.OWNER, Duty.SUPERVISOR]
         )
         by_supervisor: dict[int, list[_DueTask]] = defaultdict(list)
+        supervisors = supervisors_by_task(self.session, [t.id for t in tasks])
         for task in tasks:
-            for supervisor in self.supervisors(task):
+            for supervisor in supervisors.get(task.id, []):
                 by_supervisor[supervisor].append(task)
         submitted = (
             dict(
@@ -603,7 +673,12 @@ class _Sweep:
                 )
             ).all()
         )
-        roles = MANAGER_ROLES
+        roles = [
+            OfficialRole.SUPERVISOR,
+            OfficialRole.LEADER,
+            OfficialRole.HEAD,
+            OfficialRole.ADMIN,
+        ]
         recipients = [
             p
             for p in self.session.exec(select(Official).where(col(Official.role).in_(roles)))
@@ -628,8 +703,14 @@ class _Sweep:
                 whole = whole or self.digest_figures(None)
                 figures = whole
             elif person.role == OfficialRole.LEADER:
-                per_leader = per_leader if per_leader is not None else self.leader_figures()
-                figures = per_leader.get(person.id) or self.empty_figures()
+                if per_leader is None:
+                    per_leader = leader_figures(
+                        self.session,
+                        today=self.today,
+                        now=self.now,
+                        yellow_days=self.rules.yellow_days,
+                    )
+                figures = per_leader.get(person.id) or empty_figures()
             else:  # supervisors (their rounds) and heads (their unit): few, each scoped
                 figures = self.digest_figures(scope)
             # the unbound line names only people on tasks the reader oversees
@@ -668,80 +749,17 @@ class _Sweep:
                 params={**base, **whole, "unbound": everyone},
             )
 
-    @staticmethod
-    def empty_figures() -> dict[str, Any]:
-        return {**dict.fromkeys((*LIGHT_COUNTS, *WEEKLY_CHANGES), 0), "red_items": []}
-
     def red_condition(self) -> Any:
-        return sa.and_(
-            TASKS.c.status.in_(OPEN),
-            TASKS.c.kind != TaskKind.LONG_TERM.value,
-            TASKS.c.deadline < self.today,
-        )
-
-    def red_items(self, task_ids: list[int]) -> dict[int, dict[str, Any]]:
-        tasks = self.load_due(TASKS.c.id.in_(task_ids), [Duty.OWNER]) if task_ids else []
-        return {
-            t.id: {
-                "task_id": t.id,
-                "title": t.title,
-                "owners": self.owner_names(t),
-                "overdue": (self.today - t.deadline).days if t.deadline else 0,
-            }
-            for t in tasks
-        }
+        return red_condition(self.today)
 
     def digest_figures(self, scope: Any) -> dict[str, Any]:
-        figures = self.empty_figures()
-        counts = light_counts(
-            self.session, today=self.today, yellow_days=self.rules.yellow_days, scope=scope
+        return digest_figures(
+            self.session,
+            today=self.today,
+            now=self.now,
+            yellow_days=self.rules.yellow_days,
+            scope=scope,
         )
-        figures.update(counts.get(None, {}))
-        figures.update(
-            weekly_changes(self.session, today=self.today, now=self.now, scope=scope).get(None, {})
-        )
-        condition = self.red_condition() if scope is None else sa.and_(self.red_condition(), scope)
-        red = list(
-            self.session.execute(
-                sa.select(TASKS.c.id)
-                .where(condition)
-                .order_by(TASKS.c.deadline, TASKS.c.id)
-                .limit(10)
-            ).scalars()
-        )
-        items = self.red_items(red)
-        figures["red_items"] = [items[i] for i in red if i in items]
-        return figures
-
-    def leader_figures(self) -> dict[int, dict[str, Any]]:
-        """Every leader's figures, scoped to the tasks they lead, in a handful of queries."""
-        counts = light_counts(
-            self.session, today=self.today, yellow_days=self.rules.yellow_days, by_leader=True
-        )
-        changes = weekly_changes(self.session, today=self.today, now=self.now, by_leader=True)
-        red_rows = self.session.execute(
-            sa.select(PEOPLE.c.official_id, TASKS.c.id)
-            .join(
-                PEOPLE, sa.and_(PEOPLE.c.task_id == TASKS.c.id, PEOPLE.c.duty == Duty.LEADER.value)
-            )
-            .where(self.red_condition())
-            .order_by(PEOPLE.c.official_id, TASKS.c.deadline, TASKS.c.id)
-        ).all()
-        red_by_leader: dict[int, list[int]] = defaultdict(list)
-        for leader, task_id in red_rows:
-            if len(red_by_leader[leader]) < 10:
-                red_by_leader[leader].append(task_id)
-        items = self.red_items(sorted({t for ids in red_by_leader.values() for t in ids}))
-        result: dict[int, dict[str, Any]] = {}
-        for leader in set(counts) | set(changes) | set(red_by_leader):
-            if leader is None:
-                continue
-            figures = self.empty_figures()
-            figures.update(counts.get(leader, {}))
-            figures.update(changes.get(leader, {}))
-            figures["red_items"] = [items[t] for t in red_by_leader.get(leader, []) if t in items]
-            result[leader] = figures
-        return result
 
     def pending_before(self) -> list[int]:
         """Pending notices queued before this sweep that a new one may supersede.
@@ -814,7 +832,8 @@ def sweep(
         work = _Sweep(session, now, policy, run)
         waiting = work.pending_before()
         result.by_kind["reminder"] += work.upcoming()
-        work.overdue()
+        result.by_kind["reminder"] += work.overdue()
+        work.oversight()
         work.long_term()
         work.pending_lists()
         work.report_due()
@@ -823,8 +842,10 @@ def sweep(
             result.by_kind[kind] += insert_ignore(
                 session, [row for row in work.rows if row["kind"] == kind]
             )
+        result.by_kind.update(work.by_kind)
         result.covered = work.cover_superseded(waiting)
         result.escalated = work.escalated
+        result.raised = +work.raised
         result.by_kind = +result.by_kind  # drop kinds that queued nothing
         result.queued = sum(result.by_kind.values())
     run.completed_at = now

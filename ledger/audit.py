@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from ledger.context import WorkContext
+from ledger.context import Actor, WorkContext
 from ledger.models import AuditEvent
 
 
@@ -69,3 +69,31 @@ def record_many(ctx: WorkContext, action: str, changes: list[tuple[int, dict[str
             for task_id, after in changes
         ],
     )
+
+
+def record_from_select(session: Any, *, now: datetime, actor: Actor, action: str, rows: Any) -> int:
+    """One event per selected (task id, after as JSON text) row, as one INSERT … SELECT: the
+    sweep's escalations, however many, without a Python loop. Returns how many it wrote."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    task_id, after = list(rows.selected_columns)
+    if session.get_bind().dialect.name == "postgresql":
+        after = sa.cast(after, postgresql.JSON)
+    full = rows.with_only_columns(
+        sa.literal(now, table.c.at.type),
+        sa.literal(actor.official_id, sa.Integer),
+        sa.literal(actor.name),
+        sa.literal(actor.via.value),
+        sa.literal(action),
+        task_id,
+        after,
+    )
+    result: Any = session.execute(
+        sa.insert(table).from_select(
+            ["at", "actor_id", "actor_name", "via", "action", "task_id", "after"], full
+        ),
+        execution_options={"preserve_rowcount": True},
+    )
+    return max(result.rowcount or 0, 0)

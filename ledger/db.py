@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +66,26 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+COMPOUND_LIMIT = 400  # SQLite allows 500 terms in one compound SELECT
+
+
+def literal_table(rows: list[dict[str, Any]], name: str) -> Any:
+    """A few rows of Python values as a table to join (a UNION ALL of literal SELECTs): the
+    small side of a set-based statement, e.g. the horizon's deadlines or the heads, so SQL
+    never scans a table once per task. At most `COMPOUND_LIMIT` rows."""
+    if not rows or len(rows) > COMPOUND_LIMIT:
+        raise ValueError(f"literal_table takes 1 to {COMPOUND_LIMIT} rows, got {len(rows)}")
+    selects = [
+        sa.select(
+            *(
+                sa.literal(value, sa.Date).label(key)
+                if isinstance(value, date)
+                else sa.literal(value).label(key)
+                for key, value in row.items()
+            )
+        )
+        for row in rows
+    ]
+    return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery(name)

@@ -146,7 +146,12 @@ def _newer_exists(session: Session, row: Outbox) -> bool:
 def _params(session: Session, row: Outbox, settings: Settings, now: datetime) -> dict[str, Any]:
     today = now.astimezone(settings.zone).date()
     return enrich(
-        session, row.task_id, row.params, today=today, yellow_days=settings.policy.yellow_days
+        session,
+        row.task_id,
+        row.params,
+        today=today,
+        yellow_days=settings.policy.yellow_days,
+        kind=row.kind,
     )
 
 
@@ -180,6 +185,9 @@ def prepare(
         stale = stale_reason(session.get(Task, row.task_id), row)
     elif row.kind in SUPERSEDED_KINDS and _newer_exists(session, row):
         stale = "superseded by a newer one"
+    params = {} if stale else _params(session, row, settings, now)
+    if not stale and row.kind == "oversight" and not params["items"]:
+        stale = "every task in it closed or told again since"
     if stale:
         row.status, row.last_error = OutboxStatus.COVERED, stale
         row.claimed_by, row.claimed_until = "", None
@@ -195,7 +203,7 @@ def prepare(
         )
     else:
         batch = [row]
-        notice = render_notice(row.kind, row.text_key, _params(session, row, settings, now), lang)
+        notice = render_notice(row.kind, row.text_key, params, lang)
     if recipient is not None and recipient.id is not None:
         task_ids = [r.task_id for r in batch if r.task_id is not None]
         notice.links = owner_links(session, settings, recipient.id, task_ids, now)

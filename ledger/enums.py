@@ -102,6 +102,7 @@ class NoticeKind(StrEnum):
     EXTENSION_APPROVED = "extension_approved"
     EXTENSION_REJECTED = "extension_rejected"
     WEB_LINK = "web_link"  # a one-time dashboard sign-in link
+    OVERSIGHT = "oversight"  # a leader's or head's list of tasks needing attention
     DIGEST = "digest"  # a sent message gathering several reminders
     PROMPT = "prompt"  # a sent message asking something (a reason, which task)
 

@@ -118,6 +118,12 @@ register(
         "notice.nudge": "{head}\n【催办】{by} 提醒您尽快推进并报告进展。整改时限：{deadline}，{days}。",
         "notice.digest": "【整改提醒汇总】您有 {count} 项任务需要关注：\n{lines}\n点下方按钮处理对应任务；回复本消息时请先选择任务。",
         "notice.digest_line": "{icon} #{task_id} {title}：{days}",
+        "notice.oversight": "【督办汇总】{count} 项整改任务需要您督办：\n{lines}\n点“催办”一键提醒责任人，点“详情”查看任务。",
+        "notice.oversight_due": "【分管任务提醒】{count} 项您分管的整改任务临近时限：\n{lines}\n请督促按期完成；点“催办”一键提醒责任人，点“详情”查看任务。",
+        "notice.oversight_line": "{icon} #{task_id} {title}（责任人 {owners}，{days}{level}）",
+        "notice.oversight_more": "……另有 {count} 项，发送 /overdue 或 /due 查看全部",
+        "notice.oversight_level.1": "，已升级督办",
+        "notice.oversight_level.2": "，第二级督办",
     },
 )
 register(
@@ -163,6 +169,12 @@ register(
         "notice.nudge": "{head}\n[Nudge] {by} asks you to move this forward. Deadline: {deadline}, {days}.",
         "notice.digest": "[Reminder digest] {count} tasks need attention:\n{lines}\nUse the buttons; to reply, pick a task first.",
         "notice.digest_line": "{icon} #{task_id} {title}: {days}",
+        "notice.oversight": "[Oversight] {count} tasks need your follow-up:\n{lines}\nNudge the owner or open the details with the buttons.",
+        "notice.oversight_due": "[Tasks you lead] {count} tasks are nearing their deadline:\n{lines}\nNudge the owner or open the details with the buttons.",
+        "notice.oversight_line": "{icon} #{task_id} {title} (owner {owners}, {days}{level})",
+        "notice.oversight_more": "…and {count} more: send /overdue or /due for all",
+        "notice.oversight_level.1": ", escalated",
+        "notice.oversight_level.2": ", escalated to level 2",
     },
 )
 
@@ -210,6 +222,8 @@ def render_notice(kind: str, text_key: str, params: dict[str, Any], lang: str) -
         if params.get("more"):
             lines.append(render("notice.more", lang, count=params["more"]))
         values["lines"] = "\n".join(lines)
+    if kind == "oversight":
+        return render_oversight(text_key, params.get("items", []), lang)
     if kind == "weekly_digest":
         red = params.get("red_items", [])
         red_list = ""
@@ -260,6 +274,82 @@ def render_digest(items: list[dict[str, Any]], lang: str) -> Notice:
     return Notice(text=text, buttons=buttons)
 
 
+OVERSIGHT_SHOWN = 50  # tasks an oversight notice lists (with 催办/详情: one Telegram keyboard)
+
+
+def render_oversight(text_key: str, items: list[dict[str, Any]], lang: str) -> Notice:
+    """One person's oversight notice of one sweep: a line and 催办/详情 per task, the most
+    escalated first. The channel splits a long one into parts (Telegram: 100 buttons a
+    message, 4096 characters)."""
+    ordered = sorted(
+        items,
+        key=lambda p: (-int(p.get("level", 0)), int(p.get("days_left", 0)), int(p["task_id"])),
+    )
+    count, ordered = len(ordered), ordered[:OVERSIGHT_SHOWN]
+    lines = [
+        render(
+            "notice.oversight_line",
+            lang,
+            icon=ICONS.get(str(p.get("light")), "📌"),
+            task_id=p["task_id"],
+            title=p.get("title", ""),
+            owners=_names(p.get("owners")),
+            days=days_phrase(p, lang),
+            level=render(f"notice.oversight_level.{p['level']}", lang) if p.get("level") else "",
+        )
+        for p in ordered
+    ]
+    buttons = [
+        [Button(b.label_key, b.action, int(p["task_id"]), number=int(p["task_id"])) for b in row]
+        for p in ordered
+        for row in MANAGER_BUTTONS
+    ]
+    if count > len(ordered):
+        lines.append(render("notice.oversight_more", lang, count=count - len(ordered)))
+    text = render(text_key, lang, count=count, lines="\n".join(lines))
+    return Notice(text=text, buttons=buttons)
+
+
+def oversight_items(
+    session: Any, items: list[dict[str, Any]], *, today: Any, yellow_days: int
+) -> list[dict[str, Any]]:
+    """An oversight notice's tasks as they are now, without those that no longer need it:
+    closed or submitted, or at another level since (raised again later, or reset by a new
+    deadline), which a later notice tells."""
+    from sqlmodel import col, select
+
+    from ledger.enums import OPEN_STATUSES, Duty
+    from ledger.models import Official, Task, TaskPerson
+
+    ids = [int(p["task_id"]) for p in items]
+    tasks = {t.id: t for t in session.exec(select(Task).where(col(Task.id).in_(ids)))}
+    owners: dict[int, list[str]] = {}
+    for task_id, name in session.exec(
+        select(TaskPerson.task_id, Official.name)
+        .join(Official, col(Official.id) == col(TaskPerson.official_id))
+        .where(col(TaskPerson.task_id).in_(ids), TaskPerson.duty == Duty.OWNER)
+        .order_by(col(TaskPerson.task_id), col(TaskPerson.position))
+    ):
+        owners.setdefault(task_id, []).append(name)
+    current = []
+    for item in items:
+        task = tasks.get(int(item["task_id"]))
+        if task is None or task.status not in OPEN_STATUSES:
+            continue
+        if task.escalation_level != int(item.get("level", 0)):
+            continue
+        if str(item.get("deadline") or "") != (task.deadline.isoformat() if task.deadline else ""):
+            continue
+        current.append(
+            {
+                **item,
+                **task_params(task, today, yellow_days),
+                "owners": owners.get(task.id or 0, []),
+            }
+        )
+    return current
+
+
 def task_params(task: Any, today: Any, yellow_days: int) -> dict[str, Any]:
     """What every task notice shows: id, ref, title, deadline, days left and light.
 
@@ -279,12 +369,23 @@ def task_params(task: Any, today: Any, yellow_days: int) -> dict[str, Any]:
 
 
 def enrich(
-    session: Any, task_id: int | None, params: dict[str, Any], *, today: Any, yellow_days: int
+    session: Any,
+    task_id: int | None,
+    params: dict[str, Any],
+    *,
+    today: Any,
+    yellow_days: int,
+    kind: str = "",
 ) -> dict[str, Any]:
     """A notice's parameters with the task as it is now (title, ref, owners, light, days).
 
     Sweeps store only what the stage depends on; the rest is read when the message is made.
+    An oversight notice's tasks are each read so, and those that no longer need it dropped.
     """
+    if kind == "oversight":
+        items = params.get("items", [])
+        current = oversight_items(session, items, today=today, yellow_days=yellow_days)
+        return {**params, "items": current, "count": len(current)}
     if task_id is None:
         return params
     from ledger.enums import Duty

@@ -14,8 +14,17 @@ from sqlmodel import Session, col, select
 
 from ledger.clock import as_utc
 from ledger.contacts import routed_channel
+from ledger.db import COMPOUND_LIMIT, literal_table
 from ledger.enums import Channel, Duty, OfficialRole, OutboxStatus
-from ledger.models import Contact, GroupSubscription, Official, Outbox, TaskPerson
+from ledger.models import (
+    Contact,
+    GroupSubscription,
+    Official,
+    Outbox,
+    Task,
+    TaskPerson,
+    UTCDateTime,
+)
 
 
 def after_quiet_hours(now: datetime, zone: ZoneInfo, window: tuple[time, time] | None) -> datetime:
@@ -73,6 +82,68 @@ def _route(session: Session, rows: list[dict[str, Any]]) -> None:
             row["channel"] = channels.get(row["recipient_id"])
 
 
+SELECTED_COLUMNS = (
+    "dedupe_key",
+    "recipient_id",
+    "kind",
+    "family",
+    "task_id",
+    "stage",
+    "urgency",
+    "text_key",
+    "params",
+)
+
+
+def insert_from_select(
+    session: Session,
+    rows: Any,
+    *,
+    now: datetime,
+    sweep_id: int | None,
+    channel: Any = None,
+) -> int:
+    """INSERT … SELECT into the outbox, skipping existing keys; returns how many it added.
+
+    `rows` selects `SELECTED_COLUMNS` in that order (the parameters as JSON text); every other
+    column is what `outbox_row` gives a fresh row. `channel` is a value or a column expression
+    of the select, so a row can be routed per recipient when it is queued.
+    """
+    dialect = session.get_bind().dialect.name
+    selected = list(rows.selected_columns)
+    if len(selected) != len(SELECTED_COLUMNS):
+        raise ValueError(f"insert_from_select needs {SELECTED_COLUMNS}, got {len(selected)}")
+    if dialect == "postgresql":
+        selected[-1] = sa.cast(selected[-1], postgresql.JSON)
+    constant = {
+        "sweep_id": sweep_id,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "last_error": "",
+        "claimed_by": "",
+    }
+    if channel is None:  # each person's notice goes where they are reached (contacts)
+        route = routed_channel(selected[1])
+    else:
+        route = channel if isinstance(channel, sa.ColumnElement) else sa.literal(channel)
+    full = rows.with_only_columns(
+        *selected,
+        route,
+        *(sa.literal(v) for v in constant.values()),
+        sa.literal(now, UTCDateTime()),
+        sa.literal(now, UTCDateTime()),
+    )
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    result: Any = session.execute(
+        insert.from_select(
+            [*SELECTED_COLUMNS, "channel", *constant, "not_before", "created_at"], full
+        ).on_conflict_do_nothing(),
+        execution_options={"preserve_rowcount": True},  # PostgreSQL reports -1 without it
+    )
+    return max(result.rowcount or 0, 0)
+
+
 def outbox_row(
     *,
     kind: str,
@@ -127,12 +198,65 @@ def task_people(session: Session, task_id: int, duty: Duty) -> list[Official]:
     return list(session.exec(stmt))
 
 
+def supervisor_pairs(session: Session, task_ids: Any) -> Any:
+    """(task_id, official_id, position) for each task of `task_ids` (ids, or a select of them):
+    its 督办人, or where the sheet named none, every official with the supervisor role.
+
+    The one home of that fallback: the sweep joins it, `supervisors_of` reads it for one task.
+    The supervisors are read first (a few people) so the join never scans officials per task.
+    """
+    people = TaskPerson.__table__  # type: ignore[attr-defined]
+    tasks = Task.__table__  # type: ignore[attr-defined]
+    supervisor = Duty.SUPERVISOR.value
+    named = sa.select(
+        people.c.task_id.label("task_id"),
+        people.c.official_id.label("official_id"),
+        people.c.position.label("position"),
+    ).where(people.c.duty == supervisor, people.c.task_id.in_(task_ids))
+    everyone = [
+        {"official_id": oid}
+        for oid in session.exec(
+            select(col(Official.id)).where(Official.role == OfficialRole.SUPERVISOR)
+        )
+    ][:COMPOUND_LIMIT]
+    if not everyone:
+        return named.subquery("supervisors")
+    table = literal_table(everyone, "all_supervisors")
+    fallback = (
+        sa.select(tasks.c.id, table.c.official_id, table.c.official_id)
+        .select_from(tasks.join(table, sa.true()))
+        .where(
+            tasks.c.id.in_(task_ids),
+            ~sa.exists().where(people.c.task_id == tasks.c.id, people.c.duty == supervisor),
+        )
+    )
+    return sa.union_all(named, fallback).subquery("supervisors")
+
+
+def supervisors_by_task(session: Session, task_ids: list[int]) -> dict[int, list[int]]:
+    """Each task's supervisors (see `supervisor_pairs`), in sheet order."""
+    found: dict[int, list[int]] = {}
+    for start in range(0, len(task_ids), 900):
+        pairs = supervisor_pairs(session, task_ids[start : start + 900])
+        for task_id, official_id in session.execute(
+            sa.select(pairs.c.task_id, pairs.c.official_id).order_by(
+                pairs.c.task_id, pairs.c.position
+            )
+        ):
+            found.setdefault(task_id, []).append(official_id)
+    return found
+
+
 def supervisors_of(session: Session, task_id: int) -> list[Official]:
     """The task's 督办人; where the sheet named none, every official with the supervisor role."""
-    people = task_people(session, task_id, Duty.SUPERVISOR)
-    if people:
-        return people
-    return list(session.exec(select(Official).where(Official.role == OfficialRole.SUPERVISOR)))
+    pairs = supervisor_pairs(session, [task_id])
+    return list(
+        session.exec(
+            select(Official)
+            .join(pairs, pairs.c.official_id == Official.id)
+            .order_by(pairs.c.position)
+        )
+    )
 
 
 def notify(

@@ -170,7 +170,7 @@ async def test_leaders_notices_carry_nudge_and_details_and_nudges_cool_down(
     await sweep_and_dispatch(app, session, settings, clock, request_layer)
     tid = ledger.id("2")
     (to_leader,) = sent_to(request_layer, ZHANG, f"#{tid}")
-    assert "分管任务提醒" in to_leader.text
+    assert "分管任务提醒" in to_leader.text and "notice." not in to_leader.text
     assert to_leader.buttons == [f"a:remind:{tid}", f"a:details:{tid}"]
     (to_owner,) = sent_to(request_layer, SUN, f"#{tid}")
     assert f"a:done:{tid}" in to_owner.buttons
@@ -192,9 +192,9 @@ async def test_escalation_notice_to_the_supervisor_carries_nudge(
 ):
     await sweep_and_dispatch(app, session, settings, clock, request_layer)
     tid = ledger.id("3")
-    (escalation,) = sent_to(request_layer, CHEN, "【督办】")
-    assert f"#{tid}" in escalation.text
-    assert f"a:remind:{tid}" in escalation.buttons
+    (escalation,) = sent_to(request_layer, CHEN, "【督办汇总】")  # one notice, every task
+    assert f"#{tid}" in escalation.text and "逾期" in escalation.text
+    assert f"a:remind:{tid}" in escalation.buttons and f"a:details:{tid}" in escalation.buttons
 
 
 # --- heads ---------------------------------------------------------------------------------
@@ -217,11 +217,8 @@ async def test_heads_are_escalated_only_what_they_see(
     names = {o.id: o.name for o in session.exec(select(Official))}
     level_two = {
         names[r.recipient_id]
-        for r in session.exec(
-            select(Outbox).where(
-                Outbox.task_id == ledger.id("3"), Outbox.text_key == "notice.escalation.2"
-            )
-        )
+        for r in session.exec(select(Outbox).where(Outbox.kind == "oversight"))
+        if (ledger.id("3"), 2) in [(i["task_id"], i["level"]) for i in r.params["items"]]
     }
     assert level_two == {"李明", "王建国", "周总"}  # not the head of another unit
     # and each head can open what he was escalated
@@ -275,9 +272,11 @@ async def test_a_reopened_item_overdue_again_is_escalated_again(
         session=session, now=clock.now(), policy=SweepPolicy.from_settings(settings, WorkCalendar())
     )
     session.commit()
-    escalations = session.exec(
-        select(Outbox).where(Outbox.task_id == tid, Outbox.text_key == "notice.escalation.1")
-    ).all()
+    escalations = [
+        r
+        for r in session.exec(select(Outbox).where(Outbox.kind == "oversight"))
+        if (tid, 1) in [(i["task_id"], i["level"]) for i in r.params["items"]]
+    ]
     assert [session.get(Official, r.recipient_id).name for r in escalations] == ["陈静"]
     assert task(session, "1").escalation_level == 1
 

@@ -308,3 +308,41 @@ async def test_a_stopped_worker_retires(engine, settings, clock, ledger, sender)
             )
             == 0
         )
+
+
+async def test_oversight_notices_go_out_without_what_closed_meanwhile(
+    worker, sender, engine, clock, ledger, settings
+):
+    """The sweep's one notice per overseer goes through the same worker; a notice whose
+    every task was submitted before it went out is covered, not sent."""
+    from jobs.policy import SweepPolicy
+    from jobs.sweep import sweep
+    from ledger import lifecycle
+    from ledger.workdays import WorkCalendar
+    from tests.factories import as_official
+
+    with Session(engine) as session:
+        sweep(
+            session=session,
+            now=clock.now(),
+            policy=SweepPolicy.from_settings(settings, WorkCalendar()),
+        )
+        session.commit()
+        told = {
+            session.get(Official, r.recipient_id).name: [i["task_id"] for i in r.params["items"]]
+            for r in session.exec(select(Outbox).where(Outbox.kind == "oversight"))
+        }
+        assert told == {"陈静": [ledger.id("3")], "张伟": [ledger.id("2")]}
+        lifecycle.mark_submitted(
+            as_official(session, settings, clock.now(), "孙丽"), ledger.id("2"), "已完成"
+        )
+        session.commit()
+    await drain_until_done(worker, clock, engine)
+    (to_chen,) = [a for a in sender.to(CHEN) if "【督办汇总】" in a.text]
+    assert f"#{ledger.id('3')}" in to_chen.text
+    assert not any("分管任务提醒" in a.text for a in sender.accepted)
+    statuses = {r.text_key: r.status for r in rows(engine, "oversight")}
+    assert statuses == {
+        "notice.oversight": OutboxStatus.SENT,
+        "notice.oversight_due": OutboxStatus.COVERED,
+    }

@@ -68,6 +68,20 @@ def queued(session, result):
     )
 
 
+def oversight(session, result):
+    """Each person's oversight notice of the sweep: {name: [(task id, level), …]}."""
+    rows = session.exec(
+        select(Outbox).where(Outbox.sweep_id == result.sweep_id, Outbox.kind == "oversight")
+    ).all()
+    names = {o.id: o.name for o in session.exec(select(Official))}
+    found = {
+        names[r.recipient_id]: sorted((i["task_id"], i["level"]) for i in r.params["items"])
+        for r in rows
+    }
+    assert len(found) == len(rows)  # one notice per person and sweep
+    return found
+
+
 D = date(2026, 12, 31)  # a Thursday
 
 
@@ -83,15 +97,15 @@ D = date(2026, 12, 31)  # a Thursday
     ],
 )
 def test_stage_ladder_from_a_fresh_ledger(session, policy, load, day, owner_stage, leader_told):
-    load(task_row(1, D))
-    rows = queued(session, run(session, policy, day))
-    reminders = [r for r in rows if r[1] == "reminder"]
+    ids = load(task_row(1, D))
+    result = run(session, policy, day)
+    reminders = [r for r in queued(session, result) if r[1] == "reminder"]
     if owner_stage is None:
-        assert reminders == []
+        assert reminders == [] and oversight(session, result) == {}
         return
-    assert ("赵磊", "reminder", f"before:{owner_stage}") in reminders
-    assert (("李明", "reminder", f"before:{owner_stage}") in reminders) == leader_told
-    assert len(reminders) == (2 if leader_told else 1)  # one notice per task and person
+    assert reminders == [("赵磊", "reminder", f"before:{owner_stage}")]  # one per task and owner
+    # the leader hears of it in his one oversight notice of the sweep
+    assert oversight(session, result) == ({"李明": [(ids["1"], 0)]} if leader_told else {})
 
 
 def test_each_stage_is_sent_once_across_daily_sweeps(session, policy, load):
@@ -138,39 +152,88 @@ def test_extra_calendar_file_covers_a_new_year(session, settings, load, tmp_path
 
 def test_overdue_escalation_ladder_is_recorded(session, policy, load):
     ids = load(task_row(1, date(2026, 11, 6)))  # Friday
-    first = queued(session, run(session, policy, date(2026, 11, 9)))  # 1 working day overdue
+    result = run(session, policy, date(2026, 11, 9))  # 1 working day overdue
+    first = queued(session, result)
     assert ("赵磊", "reminder", "overdue:2026-11-09") in first
-    assert ("陈静", "escalation", "esc1:2026-11-06") in first
-    assert not any(r[2].startswith("esc2") for r in first)
+    assert oversight(session, result) == {"陈静": [(ids["1"], 1)]}
     task = session.get(Task, ids["1"])
     session.refresh(task)
     assert task.escalation_level == 1
-    for day in (10, 11, 12, 13):
-        run(session, policy, date(2026, 11, day))
-    fifth = queued(session, run(session, policy, date(2026, 11, 13)))
-    assert not any(r[2].startswith("esc2") for r in fifth)  # 5 working days: not yet
-    sixth = queued(session, run(session, policy, date(2026, 11, 16)))
-    assert ("李明", "escalation", "esc2:2026-11-06") in sixth
-    assert ("王局长", "escalation", "esc2:2026-11-06") in sixth
-    assert ("赵磊", "reminder", "overdue:2026-11-16") in sixth
+    for day in (10, 11, 12):
+        assert oversight(session, run(session, policy, date(2026, 11, day))) == {}
+    fifth = run(session, policy, date(2026, 11, 13))
+    assert oversight(session, fifth) == {}  # 5 working days: not yet level 2
+    sixth = run(session, policy, date(2026, 11, 16))
+    assert oversight(session, sixth) == {"李明": [(ids["1"], 2)], "王局长": [(ids["1"], 2)]}
+    assert ("赵磊", "reminder", "overdue:2026-11-16") in queued(session, sixth)
     session.refresh(task)
     assert task.escalation_level == 2
     log = session.exec(select(AuditEvent).where(AuditEvent.action == "escalate")).all()
-    assert [e.after["escalation_level"] for e in log] == [1, 2]
+    assert [(e.task_id, e.after["escalation_level"], e.actor_name) for e in log] == [
+        (ids["1"], 1, "调度器"),
+        (ids["1"], 2, "调度器"),
+    ]
 
 
-def test_one_sweep_raising_both_levels_sends_one_person_only_the_higher(session, policy, load):
+def test_one_sweep_raising_both_levels_tells_one_person_only_the_higher(session, policy, load):
     # 李明 is both the task's supervisor and its leader; the service first sweeps long after
-    # the deadline, so level 1 and level 2 come in the same sweep: only level 2 goes out.
-    load(task_row(1, date(2026, 11, 6), supervisor="李明"))
+    # the deadline, so level 1 and level 2 come in the same sweep: he is told of level 2 only.
+    ids = load(task_row(1, date(2026, 11, 6), supervisor="李明"))
     result = run(session, policy, date(2026, 11, 20))
-    rows = session.exec(
-        select(Outbox).where(Outbox.sweep_id == result.sweep_id, Outbox.kind == "escalation")
+    assert oversight(session, result) == {"李明": [(ids["1"], 2)], "王局长": [(ids["1"], 2)]}
+    log = session.exec(select(AuditEvent).where(AuditEvent.action == "escalate")).all()
+    assert sorted(e.after["escalation_level"] for e in log) == [1, 2]  # both levels recorded
+    assert result.escalated == 2
+
+
+def test_oversight_is_one_notice_per_person_listing_every_task_raised(session, policy, load):
+    # 陈静 supervises three overdue tasks of two owners; one sweep tells her once, of all three
+    ids = load(
+        task_row(1, date(2026, 11, 6)),
+        task_row(2, date(2026, 11, 5), "孙丽"),
+        task_row(3, date(2026, 11, 2), "孙丽"),
+        task_row(4, date(2026, 11, 30), "孙丽"),  # not overdue: not listed
+    )
+    result = run(session, policy, date(2026, 11, 10))
+    told = oversight(session, result)
+    assert told["陈静"] == [(ids["1"], 1), (ids["2"], 1), (ids["3"], 1)]
+    owners = [r for r in queued(session, result) if r[2].startswith("overdue")]
+    assert sorted(r[0] for r in owners) == ["孙丽", "孙丽", "赵磊"]  # owners: one per task
+    assert result.by_kind["oversight"] == len(told)
+
+
+def test_an_oversight_notice_of_60_tasks_fits_telegram_and_drops_what_moved_on(
+    session, settings, policy, load
+):
+    from bot.dispatcher import MAX_BUTTONS, button_groups
+    from ledger.notices import enrich, render_notice
+
+    ids = load(*[task_row(n, date(2026, 11, 6), f"人{n % 5}") for n in range(1, 61)])
+    result = run(session, policy, date(2026, 11, 9))
+    (row,) = session.exec(
+        select(Outbox).where(Outbox.sweep_id == result.sweep_id, Outbox.kind == "oversight")
     ).all()
-    li = session.exec(select(Official).where(Official.name == "李明")).one()
-    mine = sorted((r.stage.split(":")[0], r.status) for r in rows if r.recipient_id == li.id)
-    assert mine == [("esc1", "covered"), ("esc2", "pending")]
-    assert result.covered == 1
+
+    def rendered():
+        params = enrich(
+            session, None, row.params, today=date(2026, 11, 9), yellow_days=10, kind=row.kind
+        )
+        return render_notice(row.kind, row.text_key, params, "zh")
+
+    notice = rendered()
+    assert notice.text.startswith("【督办汇总】60 项") and "另有 10 项" in notice.text
+    groups = button_groups(notice.buttons)  # 50 tasks listed: one keyboard of 100 buttons
+    assert len(groups) == 1 and sum(map(len, groups[0])) == MAX_BUTTONS
+    actions = {(b.action, b.target) for row_ in notice.buttons for b in row_}
+    assert actions == {(a, i) for i in list(ids.values())[:50] for a in ("remind", "details")}
+    # submitted since, or made long-term since (its level reset): not in it when it goes out
+    later = at(date(2026, 11, 9), 10)
+    lifecycle.mark_submitted(as_official(session, settings, later, "人1"), ids["1"], "已完成")
+    lifecycle.make_long_term(as_official(session, settings, later, "陈静"), ids["2"], "长期")
+    session.commit()
+    left = {b.target for row_ in rendered().buttons for b in row_}
+    assert left == set(list(ids.values())[:52]) - {ids["1"], ids["2"]}
+    assert rendered().text.startswith("【督办汇总】58 项") and "另有 8 项" in rendered().text
 
 
 def test_catch_up_after_four_missed_days_sends_one_merged_notice(session, policy, load):
@@ -184,10 +247,12 @@ def test_catch_up_after_four_missed_days_sends_one_merged_notice(session, policy
     ]
     pending = session.exec(
         select(Outbox).where(
-            Outbox.status == "pending", Outbox.recipient_id == 2, Outbox.kind == "reminder"
+            Outbox.status == "pending", Outbox.recipient_id == 1, Outbox.kind == "reminder"
         )
     ).all()
     assert [p.stage.split(":")[-1] for p in pending if p.task_id == 1] == ["10"]
+    # the leader (李明) hears of both tasks in one notice
+    assert oversight(session, result) == {"李明": [(1, 0), (2, 0)]}
     covered = session.exec(select(Outbox).where(Outbox.status == "covered")).all()
     assert sorted((c.task_id, c.stage.split(":")[-1]) for c in covered) == [(1, "20"), (2, "20")]
 
@@ -313,10 +378,9 @@ async def test_downtime_over_two_working_days_and_a_holiday_catches_up_once(
     rows = queued(session, result)
     assert sorted(r for r in rows if r[1] == "reminder") == [
         ("孙丽", "reminder", "overdue:2026-10-08"),  # one merged notice, not one per missed day
-        ("李明", "reminder", "before:1"),
         ("赵磊", "reminder", "before:1"),
     ]
-    assert ("陈静", "escalation", "esc1:2026-09-30") in rows
+    assert oversight(session, result) == {"李明": [(1, 0)], "陈静": [(2, 1)]}
     again = SweepScheduler(engine, policy, clock)
     try:
         assert await again.start() is None  # a second start finds nothing missed
