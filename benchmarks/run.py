@@ -497,8 +497,8 @@ def dispatch_figure(size: int, dbs: Databases, settings: Any) -> Figure:
     from bot.app import build_application
     from bot.dispatcher import Dispatcher
     from ledger.migrate import upgrade
-    from ledger.models import Official, Outbox
-    from tests.support.bulk import bound_officials, pending_nudges
+    from ledger.models import Outbox
+    from tests.support.bulk import insert_bound_officials, pending_nudges
     from tests.support.fake_bot_api import FakeBotApi
 
     count = min(3000, max(size // 10, 30))
@@ -506,7 +506,7 @@ def dispatch_figure(size: int, dbs: Databases, settings: Any) -> Figure:
     engine = make_engine(url)
     upgrade(engine)
     with Session(engine) as session:
-        session.execute(sa.insert(Official), bound_officials(count, now=NOW, chat_base=50_000))
+        insert_bound_officials(session, count, now=NOW, chat_base=50_000)
         session.execute(sa.insert(Outbox), pending_nudges(count, now=NOW, by="督办员"))
         session.commit()
     fake = FakeBotApi(latency=0.05).start()

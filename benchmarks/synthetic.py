@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ledger.migrate import upgrade
-from ledger.models import Aspect, Official, Problem, Round, Task, TaskPerson
+from ledger.models import Aspect, Contact, Official, Problem, Round, Task, TaskPerson
 
 NOW = datetime(2026, 11, 3, 1, 0, tzinfo=UTC)  # Tuesday 09:00 in Shanghai: no Monday digest
 TODAY = date(2026, 11, 3)
@@ -75,14 +75,25 @@ def build(
                         if i <= leaders
                         else ("supervisor" if i == leaders + 1 else "owner"),
                         "language": "zh",
-                        "telegram_user_id": 10_000_000 + i if bound else None,
-                        "chat_id": 10_000_000 + i if bound else None,
-                        "reachable": True,
                         "created_at": NOW,
                     }
                     for i in range(start, min(start + BATCH, officials + 1))
                 ],
             )
+            contacts = [
+                {
+                    "official_id": i,
+                    "channel": "telegram",
+                    "address": str(10_000_000 + i),
+                    "reachable": True,
+                    "preferred": False,
+                    "bound_at": NOW,
+                }
+                for i in range(start, min(start + BATCH, officials + 1))
+                if bound
+            ]
+            if contacts:
+                conn.execute(sa.insert(Contact), contacts)
         for start in range(1, tasks + 1, BATCH):
             ids = range(start, min(start + BATCH, tasks + 1))
             conn.execute(

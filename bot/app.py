@@ -29,8 +29,9 @@ from bot.services import BotServices
 from config import Settings
 from ledger import lifecycle
 from ledger.clock import Clock, SystemClock
+from ledger.contacts import returned
+from ledger.enums import Channel
 from ledger.i18n import render
-from ledger.officials import returned
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ async def came_back(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services: BotServices = context.bot_data["services"]
     with services.work(None) as ctx:
-        waiting = returned(ctx, telegram_user_id=user.id)
+        waiting = returned(ctx, Channel.TELEGRAM, str(user.id))
     if waiting:
         log.info("reachable_again telegram_user=%s waiting=%s", user.id, waiting)
 

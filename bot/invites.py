@@ -23,3 +23,9 @@ def paused_reply(
             after={"telegram_user_id": user_id, "chat_id": chat_id, "failures": failures},
         )
     return render("error.invite_throttled", "zh", minutes=minutes)
+
+
+def telegram_link(bot_username: str, code: str) -> str:
+    """Telegram's rendering of a channel-neutral invite code: a deep link that starts the bot
+    with the code (`/start CODE`)."""
+    return f"https://t.me/{bot_username}?start={code}"

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 
 from bot.callbacks import encode_action, encode_page
 from ledger import texts
-from ledger.enums import OfficialRole
+from ledger.enums import MANAGER_ROLES
 from ledger.i18n import render
 from ledger.models import Evidence, Official
 from ledger.notices import Button
@@ -14,12 +14,6 @@ from ledger.queries import TaskView
 from ledger.texts import LIGHT_ICON, days_text
 
 MAX_TEXT = 4096
-MANAGER_ROLES = (
-    OfficialRole.SUPERVISOR,
-    OfficialRole.LEADER,
-    OfficialRole.HEAD,
-    OfficialRole.ADMIN,
-)
 
 
 def keyboard(

@@ -11,10 +11,10 @@ from sqlmodel import Session
 
 from config import Settings
 from ledger.clock import Clock
+from ledger.contacts import holder
 from ledger.context import Actor, WorkContext
 from ledger.db import session_scope
-from ledger.enums import Via
-from ledger.officials import by_telegram_user
+from ledger.enums import Channel, Via
 from ledger.throttle import GuessThrottle
 
 
@@ -29,7 +29,11 @@ class BotServices:
     def work(self, telegram_user_id: int | None) -> Iterator[WorkContext]:
         """One unit of work for one update, acting as the bound official (if any)."""
         with session_scope(self.engine) as session:
-            official = by_telegram_user(session, telegram_user_id) if telegram_user_id else None
+            official = (
+                holder(session, Channel.TELEGRAM, str(telegram_user_id))
+                if telegram_user_id
+                else None
+            )
             yield WorkContext(
                 session=session,
                 now=self.clock.now(),

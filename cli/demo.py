@@ -18,9 +18,10 @@ from ledger import lifecycle, sample
 from ledger.clock import FakeClock
 from ledger.context import Actor, WorkContext
 from ledger.db import make_engine, session_scope
-from ledger.enums import OPEN_STATUSES, Duty, OfficialRole, Via
+from ledger.enums import Duty, OfficialRole, Via
 from ledger.errors import LedgerError
 from ledger.importer import RoundOptions, import_file
+from ledger.lights import open_sql
 from ledger.migrate import upgrade
 from ledger.models import ExtensionRequest, Official, Outbox, Task, TaskPerson
 from ledger.queries import TaskFilter, list_tasks
@@ -107,7 +108,7 @@ def serve_demo_web(engine: Engine, settings: Settings, clock: FakeClock) -> None
         owned = session.exec(
             select(TaskPerson)
             .join(Task, col(Task.id) == col(TaskPerson.task_id))
-            .where(TaskPerson.duty == Duty.OWNER, col(Task.status).in_(OPEN_STATUSES))
+            .where(TaskPerson.duty == Duty.OWNER, open_sql(col(Task.status)))
             .order_by(col(Task.deadline))
         ).first()
         owner = session.get(Official, owned.official_id) if owned else None

@@ -16,16 +16,17 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.invites import telegram_link
 from cli import routing as channel_commands
 from cli.table import render_table
 from config import Settings, SettingsError, load_settings
+from ledger import reads
 from ledger.clock import Clock, SystemClock
 from ledger.context import Actor, WorkContext
 from ledger.dates import parse_date
 from ledger.db import make_engine, session_scope
 from ledger.enums import OfficialRole, Via
 from ledger.errors import ImportFailed, LedgerError
-from ledger.exporter import export_ledger
 from ledger.i18n import render
 from ledger.importer import ImportSummary, RoundOptions, import_file
 from ledger.migrate import current_revision, upgrade
@@ -35,11 +36,10 @@ from ledger.officials import (
     create_invite,
     find_official,
     import_officials,
-    list_officials,
     set_official,
 )
 from ledger.private import owner_only
-from ledger.queries import TaskFilter, TaskView, list_tasks
+from ledger.queries import TaskFilter, TaskView
 from ledger.texts import LIGHT_ICON, days_text, deadline_text
 
 log = logging.getLogger("ledgerbot")
@@ -345,14 +345,7 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 
 def cmd_export(app: App, args: argparse.Namespace) -> int:
     with session_scope(app.engine) as session, owner_only(args.file):
-        ctx = app.context(session)
-        count = export_ledger(
-            session,
-            args.file,
-            today=ctx.today,
-            yellow_days=app.settings.policy.yellow_days,
-            round_name=args.round_name,
-        )
+        count = reads.export(app.context(session), args.file, args.round_name)
     print(f"已导出 {count} 项任务到 {args.file} (exported {count} tasks)")
     return 0
 
@@ -399,9 +392,7 @@ def cmd_tasks(app: App, args: argparse.Namespace) -> int:
             owner_name=args.owner,
         )
         order = "overdue" if args.overdue else "deadline" if args.due is not None else "ledger"
-        views = list_tasks(
-            session, flt, today=ctx.today, yellow_days=app.settings.policy.yellow_days, order=order
-        )
+        views = reads.task_list(ctx, flt, order=order)
     print_tasks(views, ctx.today)
     return 0
 
@@ -412,42 +403,44 @@ def cmd_officials(app: App, args: argparse.Namespace) -> int:
         return cmd_officials_set(app, args)
     if action == "import":
         return cmd_officials_import(app, args)
-    from ledger.delivery import refused_counts
-
     with session_scope(app.engine) as session:
-        people = list_officials(session)
-        refused = refused_counts(session)
-        channels = channel_commands.describe(app, session, people)
+        people = reads.officials(app.context(session))
+        channels = channel_commands.describe(app, session, [v.official for v in people])
     if not people:
         print("（还没有人员；先导入台账）")
         return 0
 
-    def note(o: Official) -> str:
-        notes = [] if o.reachable else ["无法送达"]
-        if o.id in refused:
-            notes.append(f"{refused[o.id]}条被拒")
+    def contacts(view: reads.OfficialView) -> str:
+        if not view.contacts:
+            return "待邀请"
+        return " ".join(c.channel if c.reachable else f"{c.channel}✗" for c in view.contacts)
+
+    def note(view: reads.OfficialView) -> str:
+        notes = ["无法送达"] if view.contacts and not view.bound else []
+        if view.refused:
+            notes.append(f"{view.refused}条被拒")
         return "，".join(notes)
 
     rows = [
         [
-            o.name,
-            o.unit,
-            o.title,
-            render(f"orole.{o.role}"),
-            o.mobile,
-            o.email,
-            "已绑定" if o.chat_id else "待邀请",
+            v.official.name,
+            v.official.unit,
+            v.official.title,
+            render(f"orole.{v.official.role}"),
+            v.official.mobile,
+            v.official.email,
+            contacts(v),
             shown,
             using,
-            note(o),
+            note(v),
         ]
-        for o, (shown, using) in zip(people, channels, strict=True)
+        for v, (shown, using) in zip(people, channels, strict=True)
     ]
     print(
         render_table(
-            ["姓名", "单位", "职务", "角色", "手机号", "邮箱", "Telegram", "渠道", "在用", "备注"],
+            ["姓名", "单位", "职务", "角色", "手机号", "邮箱", "联系方式", "渠道", "在用", "备注"],
             rows,
-            [10, 16, 10, 10, 13, 24, 8, 30, 8, 14],
+            [10, 16, 10, 10, 13, 24, 14, 30, 8, 14],
         )
     )
     return 0
@@ -488,9 +481,9 @@ def cmd_officials_set(app: App, args: argparse.Namespace) -> int:
             dingtalk=args.dingtalk,
         )
         if args.prefer is not None:
-            from ledger.contacts import set_preference
+            from ledger.contacts import prefer
 
-            set_preference(app.context(session), change.official, args.prefer.strip().lower())
+            prefer(app.context(session), change.official, args.prefer.strip().lower())
         shown, using = channel_commands.describe(app, session, [change.official])[0]
         if not change.created and not change.changes and args.prefer is None:
             print(f"{change.official.name}：没有变化 (unchanged)")
@@ -563,12 +556,11 @@ def cmd_calendar(app: App, args: argparse.Namespace) -> int:
 def cmd_invite(app: App, args: argparse.Namespace) -> int:
     role = OfficialRole(args.role) if args.role else None
     with session_scope(app.engine) as session:
-        invite = create_invite(
-            app.context(session), args.name, role, bot_username=app.settings.telegram.bot_username
-        )
+        invite = create_invite(app.context(session), args.name, role)
+    link = telegram_link(app.settings.telegram.bot_username, invite.code)
     print(f"{invite.official.name}（{render(f'orole.{invite.official.role}')}）的绑定邀请：")
     print(f"  邀请码 (code): {invite.code}")
-    print(f"  链接 (link):   {invite.link}")
+    print(f"  Telegram 链接 (link): {link}")
     print(f"  有效期至 (expires): {invite.expires_at_text}，仅可使用一次 (single use)")
     return 0
 
@@ -580,7 +572,7 @@ def print_queued(
     from ledger.notices import render_notice
 
     for row in rows:
-        who = names.get(row.recipient_id, "?") if row.recipient_id else f"群 {row.chat_id}"
+        who = names.get(row.recipient_id, "?") if row.recipient_id else f"群 {row.group_id}"
         lines = render_notice(row.kind, row.text_key, row.params, "zh").text.splitlines()
         if max_lines is not None:
             lines = lines[:max_lines]
@@ -597,7 +589,6 @@ def cmd_sweep(app: App, args: argparse.Namespace) -> int:
 
     from jobs.policy import SweepPolicy
     from jobs.runner import run_sweep
-    from ledger.models import Official
     from ledger.workdays import provisional_notice
 
     now = args.at or app.clock.now()
@@ -683,13 +674,10 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_archive(app: App, args: argparse.Namespace) -> int:
-    from ledger.reports import gather, write_archive
+    from ledger.reports import write_archive
 
     with session_scope(app.engine) as session:
-        ctx = app.context(session)
-        data = gather(
-            session, args.round_name, today=ctx.today, yellow_days=app.settings.policy.yellow_days
-        )
+        data = reads.report_data(app.context(session), args.round_name)
     with owner_only(args.out):
         summary = write_archive(data, args.out, zone=app.settings.zone)
     print(

@@ -8,12 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from ledger.contacts import (
-    Routing,
-    contacts_of,
-    preferences,
-    route,
-)
+from ledger.contacts import Routing, contacts_by_official, route
 from ledger.db import session_scope
 from ledger.enums import Channel
 from ledger.errors import InvalidInput
@@ -63,28 +58,30 @@ def describe(app: App, session: Session, persons: list[Official]) -> list[tuple[
     """Each person's channels ('企业微信 zhaolei ✓ · 邮箱 a@b ✗ …') and the one in use."""
     import channels
 
-    ids = [p.id for p in persons if p.id is not None]
-    contacts = contacts_of(session, ids)
-    prefer = preferences(session, ids)
+    found = contacts_by_official(session)
     routing = Routing.of(app.settings.delivery.channels(), channels.configured(app.settings))
     lines = []
     for person in persons:
         assert person.id is not None
-        mine = contacts[person.id]
         shown = []
-        if person.chat_id is not None:
-            shown.append(f"Telegram {'✓' if person.reachable else '✗ 无法送达'}")
-        for channel in (Channel.WECOM, Channel.DINGTALK, Channel.EMAIL, Channel.MOBILE):
-            contact = mine.get(channel)
-            if contact is not None:
-                mark = (
-                    "" if channel == Channel.MOBILE else (" ✓" if contact.reachable else " ✗ 被拒")
-                )
-                shown.append(f"{CHANNEL_LABEL[channel]} {contact.address}{mark}")
-        if person.id in prefer:
-            shown.append(f"优先 {CHANNEL_LABEL[prefer[person.id]]}")
-        using = route(person, mine, routing.order, prefer.get(person.id))
-        lines.append((" · ".join(shown) or "—", CHANNEL_LABEL[using] if using else "无 (none)"))
+        preferred = None
+        for contact in found.get(person.id, []):
+            channel = Channel(contact.channel)
+            if channel == Channel.MOBILE:
+                mark = ""
+            elif channel == Channel.TELEGRAM:
+                mark = " ✓" if contact.reachable else " ✗ 无法送达"
+            else:
+                mark = " ✓" if contact.reachable else " ✗ 被拒"
+            address = "" if channel == Channel.TELEGRAM else f" {contact.address}"
+            shown.append(f"{CHANNEL_LABEL[channel]}{address}{mark}")
+            if contact.preferred:
+                preferred = channel
+        if preferred is not None:
+            shown.append(f"优先 {CHANNEL_LABEL[preferred]}")
+        using = route(session, person.id, routing)
+        label = CHANNEL_LABEL[Channel(using.channel)] if using else "无 (none)"
+        lines.append((" · ".join(shown) or "—", label))
     return lines
 
 

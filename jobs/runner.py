@@ -28,7 +28,7 @@ class QueuedNotice:
     """A queued row, detached from the session (a dry run rolls the rows themselves back)."""
 
     recipient_id: int | None
-    chat_id: int | None
+    group_id: int | None
     kind: str
     text_key: str
     params: dict[str, Any]
@@ -45,7 +45,7 @@ class QueuedNotice:
             yellow_days=yellow_days,
             kind=row.kind,
         )
-        return cls(row.recipient_id, row.chat_id, row.kind, row.text_key, params)
+        return cls(row.recipient_id, row.group_id, row.kind, row.text_key, params)
 
 
 def run_sweep(

@@ -27,7 +27,7 @@ from ledger.clock import as_utc
 from ledger.context import Actor
 from ledger.db import COMPOUND_LIMIT, literal_table
 from ledger.digest import digest_figures, empty_figures, leader_figures, red_condition
-from ledger.enums import Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
+from ledger.enums import OPEN_STATUSES, Duty, OfficialRole, OutboxStatus, TaskKind, TaskStatus, Via
 from ledger.lights import traffic_light
 from ledger.models import (
     GroupSubscription,
@@ -51,7 +51,7 @@ from ledger.workdays import provisional_notice
 
 log = logging.getLogger(__name__)
 
-OPEN = [TaskStatus.NOT_STARTED.value, TaskStatus.IN_PROGRESS.value]
+OPEN = [s.value for s in OPEN_STATUSES]
 SUPERSEDING_FAMILIES = ("reminder", "escalation", "long_term_request")
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 TASKS = Task.__table__  # type: ignore[attr-defined]
@@ -207,9 +207,9 @@ class _Sweep:
         urgency: int,
         text_key: str,
         params: dict[str, Any],
-        chat_id: int | None = None,
+        group: GroupSubscription | None = None,
     ) -> None:
-        who = recipient if recipient is not None else f"chat{chat_id}"
+        who = recipient if recipient is not None else f"group{group.id if group else 0}"
         self.rows.append(
             outbox_row(
                 kind=kind,
@@ -219,7 +219,7 @@ class _Sweep:
                 now=self.now,
                 dedupe_key=f"{kind}:{task_id or 0}:{who}:{stage}",
                 recipient_id=recipient,
-                chat_id=chat_id,
+                group=group,
                 task_id=task_id,
                 stage=stage,
                 urgency=urgency,
@@ -668,7 +668,7 @@ class _Sweep:
         stage = f"week:{year}-W{week:02d}"
         done = set(
             self.session.execute(
-                sa.select(OUTBOX.c.recipient_id, OUTBOX.c.chat_id).where(
+                sa.select(OUTBOX.c.recipient_id, OUTBOX.c.group_id).where(
                     OUTBOX.c.kind == "weekly_digest", OUTBOX.c.stage == stage
                 )
             ).all()
@@ -685,7 +685,7 @@ class _Sweep:
             if (p.id, None) not in done
         ]
         groups = [
-            g for g in self.session.exec(select(GroupSubscription)) if (None, g.chat_id) not in done
+            g for g in self.session.exec(select(GroupSubscription)) if (None, g.id) not in done
         ]
         if not recipients and not groups:
             return
@@ -742,7 +742,7 @@ class _Sweep:
                 family="weekly_digest",
                 task_id=None,
                 recipient=None,
-                chat_id=group.chat_id,
+                group=group,
                 stage=stage,
                 urgency=0,
                 text_key="notice.weekly_digest",

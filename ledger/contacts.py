@@ -1,17 +1,18 @@
-"""Where each person can be reached, and which channel a notice to them goes on.
+"""Contacts: how a person is reached, one address per channel, and where a notice is routed.
 
-Telegram's contact is the official's bound chat (`Official.chat_id`, `reachable`); every other
-channel's is a `Contact` row. A notice goes on the first channel of the person's preference,
-then `delivery.channel_order`, on which they have a reachable contact and which this
-deployment runs; a refused contact is marked unreachable and their waiting notices move to
-the next one. Only when none is left is the person unreachable (and the supervisor told).
+A person is *bound* when they have a reachable contact; which channel a notice goes out on is
+decided when it is queued (`route`): the preferred reachable contact, else the first reachable
+one in `Channel` order. Each drain (`assign`) puts what waits on the deployment's order
+(`delivery.channel_order`), kept to the channels whose sender runs; a refused contact is
+unreachable and the notices move to the next reachable one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -21,18 +22,14 @@ from ledger.context import WorkContext
 from ledger.enums import Channel, OutboxStatus
 from ledger.errors import InvalidInput
 from ledger.i18n import register
-from ledger.models import ChannelPreference, Contact, Official, Outbox
+from ledger.models import Contact, Official, Outbox
 
-# channels a notice can go on (a mobile number is only for robots' @-mentions)
+# channels a notice to a person can go on (a mobile number is for robots' @-mentions)
 PERSON_CHANNELS = (Channel.TELEGRAM, Channel.WECOM, Channel.DINGTALK, Channel.EMAIL)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_MOBILE = re.compile(r"^\+?\d{6,15}$")
-_USERID = re.compile(r"^[A-Za-z0-9_.@\-]{1,64}$")
 
 register(
     "zh",
     {
-        "error.contact_bad": "{channel} 地址“{address}”格式不对：{why}",
         "error.prefer_bad": "--prefer 只能是 {choices} 之一。",
         "error.prefer_missing": "{name} 没有可用的 {channel} 联系方式，不能设为优先渠道。",
     },
@@ -40,126 +37,66 @@ register(
 register(
     "en",
     {
-        "error.contact_bad": "{channel} address “{address}” is malformed: {why}",
         "error.prefer_bad": "--prefer must be one of {choices}.",
         "error.prefer_missing": "{name} has no usable {channel} contact to prefer.",
     },
 )
 
+_FORMATS: dict[Channel, re.Pattern[str]] = {
+    Channel.TELEGRAM: re.compile(r"-?[0-9]{1,20}"),
+    Channel.WECOM: re.compile(r"[A-Za-z0-9_.@-]{1,64}"),
+    Channel.DINGTALK: re.compile(r"[A-Za-z0-9_.@$-]{1,64}"),
+    Channel.EMAIL: re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}"),
+    Channel.MOBILE: re.compile(r"(\+?[0-9]{6,15})"),
+}
 
-def check_address(channel: Channel, address: str) -> str:
+
+def normalise(channel: Channel, address: str) -> str:
+    """The address as stored, or InvalidInput naming the channel and what was wrong."""
     value = address.strip()
     if channel == Channel.EMAIL:
-        ok, why = bool(_EMAIL.match(value)), "expected name@example.gov.cn"
+        value = value.lower()
     elif channel == Channel.MOBILE:
-        value = value.replace(" ", "").replace("-", "")
-        ok, why = bool(_MOBILE.match(value)), "expected digits, e.g. 13800138000"
-    else:
-        ok, why = bool(_USERID.match(value)), "expected the userid (letters, digits, _ . @ -)"
-    if not ok:
-        raise InvalidInput("error.contact_bad", channel=channel.value, address=address, why=why)
+        value = re.sub(r"[\s-]", "", value)
+    if not value or len(value) > 200 or not _FORMATS[channel].fullmatch(value):
+        raise InvalidInput("error.contact_address", channel=channel.value, address=address)
     return value
 
 
-def set_contact(ctx: WorkContext, official: Official, channel: Channel, address: str) -> Contact:
-    """Set (or clear, with '') a person's address on a channel; a new address is reachable
-    again, and what waited for them is routed anew."""
-    if channel == Channel.TELEGRAM:
-        raise ValueError("a Telegram contact is made by redeeming an invite")
-    assert official.id is not None
-    existing = ctx.session.get(Contact, (official.id, channel))
-    before = {"address": existing.address, "reachable": existing.reachable} if existing else {}
-    if not address.strip():
-        if existing is not None:
-            ctx.session.delete(existing)
-            audit.record(
-                ctx, f"contact_{channel.value}", official_id=official.id, before=before, after={}
-            )
-        return Contact(official_id=official.id, channel=channel, address="")
-    value = check_address(channel, address)
-    contact = existing or Contact(official_id=official.id, channel=channel, address=value)
-    if existing is not None and existing.address == value and existing.reachable:
-        return existing
-    contact.address, contact.reachable, contact.refused_reason = value, True, ""
-    contact.updated_at = ctx.now
-    ctx.session.add(contact)
-    audit.record(
-        ctx,
-        f"contact_{channel.value}",
-        official_id=official.id,
-        before=before,
-        after={"address": value, "reachable": True},
-    )
-    return contact
+def contact_of(session: Session, official_id: int, channel: Channel) -> Contact | None:
+    return session.exec(
+        select(Contact).where(Contact.official_id == official_id, Contact.channel == channel)
+    ).first()
 
 
-def set_preference(ctx: WorkContext, official: Official, channel: str) -> None:
-    """Put one channel first for this person ('' goes back to the configured order)."""
-    choices = [c.value for c in PERSON_CHANNELS]
-    if channel and channel not in choices:
-        raise InvalidInput("error.prefer_bad", choices=", ".join(choices))
-    assert official.id is not None
-    existing = ctx.session.get(ChannelPreference, official.id)
-    before = existing.channel if existing else ""
-    if before == channel:
-        return
-    if existing is not None:
-        ctx.session.delete(existing)
-        ctx.session.flush()
-    if channel:
-        ctx.session.add(ChannelPreference(official_id=official.id, channel=Channel(channel)))
-    audit.record(
-        ctx,
-        "prefer_channel",
-        official_id=official.id,
-        before={"prefer": before},
-        after={"prefer": channel},
-    )
+def contacts_of(session: Session, official_id: int) -> list[Contact]:
+    order = {c: i for i, c in enumerate(Channel)}
+    found = session.exec(select(Contact).where(Contact.official_id == official_id)).all()
+    return sorted(found, key=lambda c: order[Channel(c.channel)])
 
 
-def preferences(session: Session, official_ids: Iterable[int]) -> dict[int, Channel]:
-    ids = list(official_ids)
-    if not ids:
-        return {}
-    rows = session.exec(
-        select(ChannelPreference).where(col(ChannelPreference.official_id).in_(ids))
-    )
-    return {r.official_id: Channel(r.channel) for r in rows}
+def contacts_by_official(session: Session) -> dict[int, list[Contact]]:
+    """Everyone's contacts, each person's in `Channel` order."""
+    order = {c: i for i, c in enumerate(Channel)}
+    found: dict[int, list[Contact]] = {}
+    for contact in session.exec(select(Contact)):
+        found.setdefault(contact.official_id, []).append(contact)
+    return {k: sorted(v, key=lambda c: order[Channel(c.channel)]) for k, v in found.items()}
 
 
-def contacts_of(session: Session, official_ids: Iterable[int]) -> dict[int, dict[Channel, Contact]]:
-    ids = list(official_ids)
-    found: dict[int, dict[Channel, Contact]] = {i: {} for i in ids}
-    if ids:
-        for contact in session.exec(select(Contact).where(col(Contact.official_id).in_(ids))):
-            found[contact.official_id][Channel(contact.channel)] = contact
-    return found
-
-
-def reachable_on(official: Official, contacts: dict[Channel, Contact], channel: Channel) -> bool:
-    if channel == Channel.TELEGRAM:
-        return official.chat_id is not None and official.reachable
-    contact = contacts.get(channel)
-    return contact is not None and contact.reachable
-
-
-def route(
-    official: Official,
-    contacts: dict[Channel, Contact],
-    order: Sequence[Channel],
-    prefer: Channel | None = None,
-) -> Channel | None:
-    """The channel this person's next notice goes on, or None when none can reach them."""
-    for channel in [*([prefer] if prefer else []), *order]:
-        if channel in order and reachable_on(official, contacts, channel):
-            return channel
-    return None
+def holder(session: Session, channel: Channel, address: str) -> Official | None:
+    """The person whose contact on `channel` is `address`."""
+    return session.exec(
+        select(Official)
+        .join(Contact, col(Contact.official_id) == col(Official.id))
+        .where(Contact.channel == channel, Contact.address == address)
+    ).first()
 
 
 @dataclass(frozen=True)
 class Routing:
-    """The order of channels a deployment uses: the configured order, kept to the channels
-    whose sender runs."""
+    """The channels a deployment routes to, in order: `delivery.channel_order`, kept to the
+    channels whose sender runs. `ALL` (every channel, `Channel` order) is the default."""
 
     order: tuple[Channel, ...]
 
@@ -169,82 +106,215 @@ class Routing:
         return cls(tuple(Channel(c) for c in configured if Channel(c) in live))
 
 
+ALL = Routing(tuple(Channel))
+
+
+def _routing(official_id: Any, routing: Routing = ALL) -> Any:
+    """The person's reachable contacts on `routing`'s channels, best first: the preferred one,
+    then `routing`'s order."""
+    ranks = {c.value: i for i, c in enumerate(routing.order)}
+    order = sa.case(ranks, value=col(Contact.channel)) if ranks else sa.literal(0)
+    return (
+        select(Contact)
+        .where(
+            col(Contact.official_id) == official_id,
+            col(Contact.reachable).is_(True),
+            col(Contact.channel).in_(routing.order),
+        )
+        .order_by(col(Contact.preferred).desc(), order)
+    )
+
+
+def routed_channel(official_id: Any, routing: Routing = ALL) -> Any:
+    """SQL: the channel a notice to `official_id` (a column or a value) is routed to when it
+    is queued; NULL while the person has no reachable contact. The one routing rule."""
+    return (
+        _routing(official_id, routing)
+        .with_only_columns(col(Contact.channel))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def route(session: Session, official_id: int, routing: Routing = ALL) -> Contact | None:
+    """Where a notice to this person goes now: None when they have no reachable contact."""
+    return session.exec(_routing(official_id, routing).limit(1)).first()
+
+
 def assign(session: Session, routing: Routing, official_ids: Iterable[int] | None = None) -> int:
-    """Put each pending, unclaimed notice to a person on that person's current channel (the
-    ones nobody can reach stay where they are, waiting). Only people with a notice on another
-    channel than their route are updated. Returns how many rows moved."""
+    """Each drain: put every pending, unclaimed notice to a person on that person's channel in
+    this deployment's `routing` (notices nobody can reach there stay where they are, waiting).
+    Returns how many rows moved."""
+    target = routed_channel(col(Outbox.recipient_id), routing)
     stmt = (
-        sa.select(col(Outbox.recipient_id), col(Outbox.channel))
+        sa.update(Outbox)
         .where(
             col(Outbox.status) == OutboxStatus.PENDING,
             col(Outbox.recipient_id).is_not(None),
             col(Outbox.claimed_by) == "",
+            target.is_not(None),
+            sa.or_(col(Outbox.channel).is_(None), col(Outbox.channel) != target),
         )
-        .distinct()
+        .values(channel=target)
     )
     if official_ids is not None:
         stmt = stmt.where(col(Outbox.recipient_id).in_(list(official_ids)))
-    waiting: dict[int, set[str]] = {}
-    for official_id, channel in session.execute(stmt):
-        waiting.setdefault(int(official_id), set()).add(str(channel))
-    if not waiting:
-        return 0
-    ids = list(waiting)
-    people = {o.id: o for o in session.exec(select(Official).where(col(Official.id).in_(ids)))}
-    contacts = contacts_of(session, ids)
-    prefer = preferences(session, ids)
-    moved = 0
-    for official_id, channels in waiting.items():
-        channel = route(
-            people[official_id], contacts[official_id], routing.order, prefer.get(official_id)
-        )
-        if channel is None or channels == {channel.value}:
-            continue
-        result = session.execute(
-            sa.update(Outbox)
-            .where(
-                col(Outbox.recipient_id) == official_id,
-                col(Outbox.status) == OutboxStatus.PENDING,
-                col(Outbox.channel) != channel,
-                col(Outbox.claimed_by) == "",
-            )
-            .values(channel=channel),
-            execution_options={"preserve_rowcount": True},
-        )
-        moved += max(int(getattr(result, "rowcount", 0) or 0), 0)
+    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
     session.commit()
-    return moved
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
-def refuse(ctx: WorkContext, official: Official, channel: Channel, reason: str) -> None:
-    """The channel refused this person's contact: unreachable there until it is set again."""
-    if channel == Channel.TELEGRAM:
-        from ledger.officials import mark_unreachable
+def bound(official_id: Any) -> Any:
+    """SQL: the person has a reachable contact (is "bound")."""
+    return sa.exists(_routing(official_id).with_only_columns(col(Contact.id)))
 
-        mark_unreachable(ctx, official, reason)
-        return
-    assert official.id is not None
-    contact = ctx.session.get(Contact, (official.id, channel))
-    if contact is None or not contact.reachable:
-        return
-    contact.reachable, contact.refused_reason = False, reason[:300]
-    contact.updated_at = ctx.now
+
+def reroute(session: Session, official_id: int) -> None:
+    """After a person's contacts changed: their waiting notices go to where they are reached
+    now (a notice with nowhere better keeps its channel and waits there)."""
+    session.execute(
+        sa.update(Outbox)
+        .where(
+            col(Outbox.recipient_id) == official_id,
+            col(Outbox.status) == OutboxStatus.PENDING,
+        )
+        .values(channel=sa.func.coalesce(routed_channel(official_id), col(Outbox.channel)))
+    )
+
+
+def mark_unreachable(ctx: WorkContext, contact: Contact, reason: str) -> None:
+    """The channel says the person blocked us or is gone: this contact is unreachable (their
+    notices move to another reachable contact, else wait here until they are back)."""
+    if contact.reachable:
+        _set_reachable(ctx, contact, False, reason=reason)
+
+
+def returned(ctx: WorkContext, channel: Channel, address: str) -> int:
+    """Someone marked unreachable wrote to us: reachable again, and what waited for them
+    (their pending notices) is due at once. Returns how many notices waited (0 if none, or if
+    they were reachable all along: one cheap query for every update). The notices keep their
+    send times (quiet hours still apply)."""
+    contact = ctx.session.exec(
+        select(Contact).where(
+            Contact.channel == channel,
+            Contact.address == address,
+            col(Contact.reachable).is_(False),
+        )
+    ).first()
+    if contact is None:
+        return 0
+    _set_reachable(ctx, contact, True)
+    waiting = ctx.session.exec(
+        select(Outbox).where(
+            Outbox.recipient_id == contact.official_id, Outbox.status == OutboxStatus.PENDING
+        )
+    ).all()
+    for row in waiting:  # nothing of theirs was in flight: what waited is free for any worker
+        row.claimed_by, row.claimed_until = "", None
+        ctx.session.add(row)
+    return len(waiting)
+
+
+def _set_reachable(ctx: WorkContext, contact: Contact, value: bool, *, reason: str = "") -> None:
+    contact.reachable = value
     ctx.session.add(contact)
+    ctx.session.flush()
+    after: dict[str, object] = {"channel": contact.channel, "reachable": value}
+    if reason:
+        after["reason"] = reason
     audit.record(
         ctx,
-        f"contact_{channel.value}",
-        official_id=official.id,
-        before={"reachable": True},
-        after={"reachable": False, "reason": reason[:100]},
+        "reachable" if value else "unreachable",
+        official_id=contact.official_id,
+        before={"reachable": not value},
+        after=after,
     )
+    reroute(ctx.session, contact.official_id)
 
 
-def route_of(session: Session, official: Official, routing: Routing) -> Channel | None:
-    """One person's channel now (what `ledgerbot officials` shows as in use)."""
+def set_contact(
+    ctx: WorkContext,
+    official: Official,
+    channel: Channel,
+    address: str,
+    *,
+    prefer: bool = False,
+) -> Contact:
+    """Give `official` this address on `channel` (replacing their earlier one there), reachable.
+    An address already held by someone else is refused (InvalidInput), and nothing changes.
+    `prefer` makes it the contact notices go to first."""
     assert official.id is not None
-    return route(
-        official,
-        contacts_of(session, [official.id])[official.id],
-        routing.order,
-        preferences(session, [official.id]).get(official.id),
+    value = normalise(Channel(channel), address)
+    other = holder(ctx.session, channel, value)
+    if other is not None and other.id != official.id:
+        raise InvalidInput(
+            "error.contact_taken", channel=channel.value, address=value, name=other.name
+        )
+    contact = contact_of(ctx.session, official.id, channel)
+    before = audit.snapshot(contact, _AUDITED) if contact else None
+    if contact is None:
+        contact = Contact(official_id=official.id, channel=channel, address=value, bound_at=ctx.now)
+    elif contact.address != value:
+        contact.address, contact.bound_at = value, ctx.now
+    contact.reachable = True
+    if prefer:
+        for other_contact in contacts_of(ctx.session, official.id):
+            if other_contact.preferred and other_contact.channel != channel:
+                other_contact.preferred = False
+                ctx.session.add(other_contact)
+        contact.preferred = True
+    ctx.session.add(contact)
+    ctx.session.flush()
+    audit.record(
+        ctx,
+        "contact",
+        official_id=official.id,
+        before=before,
+        after=audit.snapshot(contact, _AUDITED),
     )
+    reroute(ctx.session, official.id)
+    return contact
+
+
+def clear_contact(ctx: WorkContext, official: Official, channel: Channel) -> None:
+    """Remove `official`'s contact on `channel` (if any); what waited for it is routed anew."""
+    assert official.id is not None
+    contact = contact_of(ctx.session, official.id, channel)
+    if contact is None:
+        return
+    before = audit.snapshot(contact, _AUDITED)
+    ctx.session.delete(contact)
+    ctx.session.flush()
+    audit.record(ctx, "contact", official_id=official.id, before=before, after=None)
+    reroute(ctx.session, official.id)
+
+
+def prefer(ctx: WorkContext, official: Official, channel: str) -> None:
+    """`officials set NAME --prefer CHANNEL`: that contact first ('' back to the order)."""
+    choices = [c.value for c in PERSON_CHANNELS]
+    if channel and channel not in choices:
+        raise InvalidInput("error.prefer_bad", choices=", ".join(choices))
+    assert official.id is not None
+    if not channel:
+        for contact in contacts_of(ctx.session, official.id):
+            if contact.preferred:
+                contact.preferred = False
+                ctx.session.add(contact)
+                audit.record(
+                    ctx,
+                    "contact",
+                    official_id=official.id,
+                    before={"channel": contact.channel, "preferred": True},
+                    after={"channel": contact.channel, "preferred": False},
+                )
+        ctx.session.flush()
+        reroute(ctx.session, official.id)
+        return
+    found = contact_of(ctx.session, official.id, Channel(channel))
+    if found is None or not found.reachable:
+        raise InvalidInput("error.prefer_missing", name=official.name, channel=channel)
+    if not found.preferred:
+        set_contact(ctx, official, Channel(channel), found.address, prefer=True)
+
+
+_AUDITED = ("channel", "address", "reachable", "preferred")

@@ -18,19 +18,32 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from config import Settings
-from ledger.contacts import PERSON_CHANNELS, Routing, assign, refuse, route_of
+from ledger.contacts import PERSON_CHANNELS, Routing, assign, contact_of, mark_unreachable, route
 from ledger.context import Actor, WorkContext
-from ledger.enums import OPEN_STATUSES, ROBOT_CHANNELS, Channel, OutboxStatus, TaskStatus, Via
+from ledger.enums import (
+    OPEN_STATUSES,
+    ROBOT_CHANNELS,
+    Channel,
+    NoticeKind,
+    OutboxStatus,
+    TaskStatus,
+    Via,
+)
 from ledger.links import owner_links
-from ledger.models import Contact, DeliveryWorker, GroupSubscription, Official, Outbox, Task
+from ledger.models import DeliveryWorker, GroupSubscription, Official, Outbox, Task
 from ledger.notices import Notice, enrich, render_digest, render_notice, task_params
-from ledger.officials import mark_unreachable
-from ledger.outbox import claim_siblings, notify, record_sent, supervisors_of
+from ledger.outbox import claim_siblings, notify, supervisors_of
+from ledger.sent import record_sent
 
 # notices about a task that only make sense while it is still open
-OPEN_ONLY_KINDS = {"reminder", "escalation", "long_term_request", "nudge"}
+OPEN_ONLY_KINDS = {
+    NoticeKind.REMINDER,
+    NoticeKind.ESCALATION,
+    NoticeKind.LONG_TERM_REQUEST,
+    NoticeKind.NUDGE,
+}
 # lists that a newer one to the same person or chat supersedes (it says all this one did)
-SUPERSEDED_KINDS = {"pending_list", "weekly_digest"}
+SUPERSEDED_KINDS = {NoticeKind.PENDING_LIST, NoticeKind.WEEKLY_DIGEST}
 
 
 # --- the sender protocol -----------------------------------------------------------------
@@ -66,12 +79,10 @@ class Transient(DeliveryFailure):
 class Address:
     """Where a notice goes on one channel: a Telegram chat, a userid, a mail address, a robot's
     webhook. `private` addresses (a person, a robot) are paced one part per `pace_seconds`;
-    `chat_id` is the Telegram chat (or the group's row) a reply to it is matched by; `secret`
-    is a robot's signing secret (never logged)."""
+    `secret` is a robot's signing secret (never logged)."""
 
     value: str
     private: bool = True
-    chat_id: int | None = None
     secret: str = field(default="", repr=False)
 
 
@@ -84,7 +95,7 @@ class Sender(Protocol):
 
     def render(self, notice: Notice, lang: str) -> Sequence[Any]: ...
 
-    async def send(self, address: Address, part: Any) -> int: ...
+    async def send(self, address: Address, part: Any) -> int | str: ...
 
 
 # --- one delivery, prepared ----------------------------------------------------------------
@@ -93,6 +104,7 @@ class Delivery:
     """A claimed row (or a digest of several) ready to send: where, what, and what went out."""
 
     row_ids: list[int]
+    channel: Channel
     address: Address
     notice: Notice
     lang: str
@@ -104,19 +116,16 @@ class Delivery:
 
 def address_of(session: Session, row: Outbox) -> Address | None:
     """The row's address on its channel, or None while its person cannot be reached there."""
-    recipient = session.get(Official, row.recipient_id) if row.recipient_id else None
-    if recipient is None:
-        if row.chat_id is None:
+    if row.channel is None:
+        return None
+    if row.recipient_id is None:
+        group = session.get(GroupSubscription, row.group_id) if row.group_id else None
+        if group is None:
             return None
-        group = session.get(GroupSubscription, row.chat_id)
-        if group is not None and group.channel in ROBOT_CHANNELS:
-            return Address(group.webhook, private=True, chat_id=row.chat_id, secret=group.secret)
-        return Address(str(row.chat_id), private=False, chat_id=row.chat_id)
-    if row.channel == Channel.TELEGRAM:
-        if recipient.chat_id is None or not recipient.reachable:
-            return None
-        return Address(str(recipient.chat_id), private=True, chat_id=recipient.chat_id)
-    contact = session.get(Contact, (recipient.id, row.channel))
+        if group.channel in ROBOT_CHANNELS:  # a robot: its webhook, paced like a person
+            return Address(group.address, private=True, secret=group.secret)
+        return Address(group.address, private=False)
+    contact = contact_of(session, row.recipient_id, Channel(row.channel))
     if contact is None or not contact.reachable:
         return None
     return Address(contact.address, private=True)
@@ -128,7 +137,7 @@ def stale_reason(task: Task | None, row: Outbox) -> str:
         return "task no longer open"
     queued_for = row.params.get("deadline")
     current = task.deadline.isoformat() if task.deadline else ""
-    if row.kind == "reminder" and queued_for and queued_for != current:
+    if row.kind == NoticeKind.REMINDER and queued_for and queued_for != current:
         return "deadline changed since it was queued"
     return ""
 
@@ -138,7 +147,7 @@ def _newer_exists(session: Session, row: Outbox) -> bool:
     same_place = (
         col(Outbox.recipient_id) == row.recipient_id
         if row.recipient_id is not None
-        else col(Outbox.chat_id) == row.chat_id
+        else col(Outbox.group_id) == row.group_id
     )
     newer = select(Outbox.id).where(
         col(Outbox.kind) == row.kind,
@@ -214,8 +223,10 @@ def prepare(
     if recipient is not None and recipient.id is not None:
         task_ids = [r.task_id for r in batch if r.task_id is not None]
         notice.links = owner_links(session, settings, recipient.id, task_ids, now)
+    assert row.channel is not None
     return Delivery(
         row_ids=[r.id for r in batch if r.id is not None],
+        channel=Channel(row.channel),
         address=address,
         notice=replace(notice, ref=str(row.id)),
         lang=lang,
@@ -277,14 +288,13 @@ def mark_sent(
     session: Session,
     delivery: Delivery,
     *,
-    message_id: int,
+    message_id: int | str,
     parts: int,
     now: datetime,
 ) -> None:
-    """Sent: one short transaction right after the channel accepted the last part. A digest's
-    rows point to one task-less marker that a reply to the digest can find."""
+    """Sent: one short transaction right after the channel accepted the last part, and the
+    message recorded for reply threading (a digest's lists its tasks)."""
     digest = len(delivery.row_ids) > 1
-    chat_id = delivery.address.chat_id
     task_ids: list[int] = []
     for row in _rows(session, delivery.row_ids):
         row.status = OutboxStatus.SENT
@@ -293,26 +303,22 @@ def mark_sent(
         row.parts_sent = parts
         row.failing_since = None
         row.claimed_by, row.claimed_until = "", None
-        row.chat_id = chat_id if chat_id is not None else row.chat_id
         row.sent_at = now
-        if digest:
-            row.params = {**row.params, "digest_message_id": message_id}
-        else:
-            row.sent_message_id = message_id
         if row.task_id is not None:
             task_ids.append(row.task_id)
         session.add(row)
-    if digest and chat_id is not None:
-        record_sent(
-            session,
-            kind="digest",
-            chat_id=chat_id,
-            message_id=message_id,
-            now=now,
-            recipient_id=delivery.recipient_id,
-            task_id=None,
-            params={"digest_task_ids": task_ids},
-        )
+    record_sent(
+        session,
+        channel=delivery.channel,
+        address=delivery.address.value,
+        message_id=message_id,
+        kind=NoticeKind.DIGEST if digest else delivery.kind,
+        now=now,
+        recipient_id=delivery.recipient_id,
+        task_id=None if digest else delivery.task_id,
+        outbox_id=delivery.row_ids[0],
+        params={"digest_task_ids": task_ids} if digest else {},
+    )
     session.commit()
 
 
@@ -338,21 +344,23 @@ def mark_blocked(
     running: Sequence[Channel] = PERSON_CHANNELS,
 ) -> None:
     """The channel refused the person's contact: it becomes unreachable and their notices move
-    to the next channel they can be reached on (of those `running`). Only when none is left do
-    they wait (pending) until the person is back, and the supervisor hears of the item."""
+    to the next contact they can be reached on (of the channels `running`). Only when none is
+    left do they wait (pending) until the person is back, and the supervisor hears of the item."""
     ctx = WorkContext(session=session, now=now, actor=Actor(via=Via.SCHEDULER), settings=settings)
     routing = Routing.of(settings.delivery.channels(), running)
     for row in _attempted(session, ids, reason):
-        official = session.get(Official, row.recipient_id) if row.recipient_id else None
-        if official is None:  # a group chat that removed the bot: nobody to wait for
-            row.status = OutboxStatus.FAILED
-        else:
-            assert official.id is not None
-            refuse(ctx, official, Channel(row.channel), reason)
+        contact = (
+            contact_of(session, row.recipient_id, Channel(row.channel))
+            if row.recipient_id and row.channel
+            else None
+        )
+        if contact is not None:
+            mark_unreachable(ctx, contact, reason)
             session.flush()
-            if route_of(session, official, routing) is not None:
-                continue  # another channel reaches them: `assign` moves the notice there
-            mark_unreachable(ctx, official, reason)
+            if route(session, contact.official_id, routing) is not None:
+                continue  # another contact reaches them: `assign` moves the notice there
+        elif row.recipient_id is None:  # a group chat that removed the bot: nobody to wait for
+            row.status = OutboxStatus.FAILED
         tell_supervisor(
             session, row, "notice.escalation.unreachable", reason, now=now, settings=settings
         )
@@ -387,7 +395,7 @@ def tell_supervisor(
 ) -> None:
     """Who is told when a person cannot be reached: the task's 督办人 (never for an escalation,
     nor for a closed task)."""
-    if row.task_id is None or row.kind == "escalation":
+    if row.task_id is None or row.kind == NoticeKind.ESCALATION:
         return
     task = session.get(Task, row.task_id)
     if task is None or task.status == TaskStatus.CLOSED:
@@ -398,7 +406,7 @@ def tell_supervisor(
     notify(
         session,
         recipients=people,
-        kind="escalation",
+        kind=NoticeKind.ESCALATION,
         task_id=row.task_id,
         text_key=text_key,
         now=now,

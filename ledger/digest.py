@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from ledger.enums import OPEN_STATUSES, Duty, TaskKind
+from ledger.enums import Duty
+from ledger.lights import red_sql
 from ledger.models import Official, Task, TaskPerson
 from ledger.queries import LIGHT_COUNTS, WEEKLY_CHANGES, light_counts, weekly_changes
 
@@ -21,11 +22,7 @@ RED_LISTED = 10  # red items a digest names
 
 def red_condition(today: date) -> Any:
     """Overdue (🔴): open, with a deadline, past it on `today`."""
-    return sa.and_(
-        TASKS.c.status.in_([s.value for s in OPEN_STATUSES]),
-        TASKS.c.kind != TaskKind.LONG_TERM.value,
-        TASKS.c.deadline < today,
-    )
+    return red_sql(TASKS.c.status, TASKS.c.kind, TASKS.c.deadline, today)
 
 
 def empty_figures() -> dict[str, Any]:

@@ -42,6 +42,17 @@ class OfficialRole(StrEnum):
     ADMIN = "admin"
 
 
+# who receives the managers' lists and digests, and uses the managers' commands
+MANAGER_ROLES = (
+    OfficialRole.SUPERVISOR,
+    OfficialRole.LEADER,
+    OfficialRole.HEAD,
+    OfficialRole.ADMIN,
+)
+# who may subscribe a group chat to the weekly digest
+GROUP_ROLES = (OfficialRole.SUPERVISOR, OfficialRole.ADMIN)
+
+
 class Light(StrEnum):
     RED = "red"
     YELLOW = "yellow"
@@ -72,12 +83,39 @@ class OutboxStatus(StrEnum):
     COVERED = "covered"  # superseded by a more urgent notice, or no longer relevant
 
 
+class NoticeKind(StrEnum):
+    """What an outbox row or a sent message is (`Outbox.kind`, `SentMessage.kind`)."""
+
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    LONG_TERM_REQUEST = "long_term_request"
+    NUDGE = "nudge"
+    PENDING_LIST = "pending_list"
+    REPORT_DUE = "report_due"
+    WEEKLY_DIGEST = "weekly_digest"
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    LONG_TERM = "long_term"
+    REOPENED = "reopened"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_APPROVED = "extension_approved"
+    EXTENSION_REJECTED = "extension_rejected"
+    WEB_LINK = "web_link"  # a one-time dashboard sign-in link
+    OVERSIGHT = "oversight"  # a leader's or head's list of tasks needing attention
+    DIGEST = "digest"  # a sent message gathering several reminders
+    PROMPT = "prompt"  # a sent message asking something (a reason, which task)
+
+
 class Channel(StrEnum):
+    """A way to reach a person (a contact's channel) or a group chat; an outbox row is routed to
+    one when it is queued. Order here is the fallback order when no contact is preferred."""
+
     TELEGRAM = "telegram"
     WECOM = "wecom"  # 企业微信 / 政务微信 application message to a userid
     DINGTALK = "dingtalk"  # 钉钉 work notification to a userid
     EMAIL = "email"
-    MOBILE = "mobile"  # a 手机号: robots @-mention by it; nothing is sent to it alone
+    MOBILE = "mobile"  # a 手机号 (短信; robots @-mention by it)
     WECOM_ROBOT = "wecom_robot"  # group robots: one group chat each
     DINGTALK_ROBOT = "dingtalk_robot"
     FEISHU_ROBOT = "feishu_robot"

@@ -2,8 +2,9 @@
 and group robots (`ledgerbot groups add`): WeCom 群机器人, DingTalk and Feishu custom robots.
 
 A robot's webhook (and its signing secret) is a credential: it is stored, never shown whole,
-never logged. Each robot gets a chat id of its own below every Telegram chat id, so the sweep
-queues to it as to any subscribed group and the delivery worker routes it by its channel.
+never logged. A robot's group is a `GroupSubscription` like any other (its address is the
+webhook), so the sweep queues to it as to any subscribed group and the delivery worker routes it
+by its channel.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from ledger import audit
+from ledger.contacts import normalise
 from ledger.context import WorkContext
-from ledger.enums import ROBOT_CHANNELS, Channel, OutboxStatus
-from ledger.errors import InvalidInput
-from ledger.i18n import register
+from ledger.enums import GROUP_ROLES, ROBOT_CHANNELS, Channel, OutboxStatus
+from ledger.errors import InvalidInput, NotAllowed
+from ledger.i18n import register, render
 from ledger.models import GroupSubscription, Outbox
 
-# robots' chat ids count down from here; Telegram's are all above (-100 followed by 10-13 digits)
-ROBOT_CHAT_IDS = -(2**62)
 # what each robot's webhook looks like (path and query), to refuse a URL pasted in the wrong option
 WEBHOOK_SHAPES = {
     Channel.WECOM_ROBOT: ("/cgi-bin/webhook/send", "key="),
@@ -99,14 +99,11 @@ def add_robot(
         raise InvalidInput("error.group_secret", option="--secret")
     if find_group(ctx.session, name) is not None:
         raise InvalidInput("error.group_exists", name=name)
-    lowest = ctx.session.execute(sa.select(sa.func.min(col(GroupSubscription.chat_id)))).scalar()
-    chat_id = min(int(lowest or 0), ROBOT_CHAT_IDS + 1) - 1
     group = GroupSubscription(
-        chat_id=chat_id,
         title=name,
         name=name,
         channel=channel,
-        webhook=url,
+        address=url,
         secret=secret.strip(),
         created_at=ctx.now,
     )
@@ -128,11 +125,15 @@ def remove_group(ctx: WorkContext, name: str) -> None:
     ctx.session.execute(
         sa.update(Outbox)
         .where(
-            col(Outbox.chat_id) == group.chat_id,
+            col(Outbox.group_id) == group.id,
             col(Outbox.recipient_id).is_(None),
             col(Outbox.status) == OutboxStatus.PENDING,
         )
         .values(status=OutboxStatus.COVERED, last_error="group removed")
+    )
+    # its rows stay as history, no longer naming the group
+    ctx.session.execute(
+        sa.update(Outbox).where(col(Outbox.group_id) == group.id).values(group_id=None)
     )
     audit.record(ctx, "group_remove", before={"name": group.name, "channel": group.channel})
     ctx.session.delete(group)
@@ -155,10 +156,40 @@ def list_groups(session: Session) -> list[GroupRow]:
     )
     return [
         GroupRow(
-            name=g.name or g.title or str(g.chat_id),
+            name=g.name or g.title or g.address,
             channel=Channel(g.channel),
-            where=masked(g.webhook) if g.webhook else str(g.chat_id),
+            where=masked(g.address) if g.channel in ROBOT_CHANNELS else g.address,
             signed=bool(g.secret),
         )
         for g in groups
     ]
+
+
+def subscribe(
+    ctx: WorkContext, channel: Channel, address: str, *, title: str = ""
+) -> tuple[GroupSubscription, bool]:
+    """Subscribe the group at `address` on `channel` (once); supervisors and admins only.
+    Returns the subscription and whether it is new."""
+    official = ctx.actor.official
+    if not ctx.actor.is_operator and (official is None or official.role not in GROUP_ROLES):
+        roles = "、".join(render(f"orole.{r}", ctx.actor.lang) for r in GROUP_ROLES)
+        raise NotAllowed(why=render("why.needs_role", ctx.actor.lang, roles=roles))
+    value = normalise(channel, address)
+    found = ctx.session.exec(
+        select(GroupSubscription).where(
+            GroupSubscription.channel == channel, GroupSubscription.address == value
+        )
+    ).first()
+    if found is not None:
+        return found, False
+    group = GroupSubscription(
+        channel=channel,
+        address=value,
+        title=title[:200],
+        subscribed_by_id=ctx.actor.official_id,
+        created_at=ctx.now,
+    )
+    ctx.session.add(group)
+    ctx.session.flush()
+    audit.record(ctx, "subscribe", after={"group_id": group.id, "channel": channel})
+    return group, True

@@ -24,7 +24,7 @@ from ledger.dates import (
     normalize,
     parse_date,
 )
-from ledger.enums import Duty, OfficialRole, TaskKind, TaskRole, TaskStatus
+from ledger.enums import OPEN_STATUSES, Duty, OfficialRole, TaskKind, TaskRole, TaskStatus
 from ledger.errors import ImportFailed, RowError
 from ledger.i18n import render
 from ledger.models import Aspect, Official, Problem, ProgressReport, Round, Task, TaskPerson
@@ -1075,7 +1075,7 @@ class _Applier:
         if status == TaskStatus.SUBMITTED and task.submitted_at is None:
             task.submitted_at = self.ctx.now
             task.completed_on = task.completed_on or self.ctx.today
-        elif status in (TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS):
+        elif status in OPEN_STATUSES:
             task.submitted_at = None
             task.completed_on = None
 

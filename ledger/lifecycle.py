@@ -21,8 +21,10 @@ from ledger.clock import as_utc
 from ledger.context import WorkContext
 from ledger.enums import (
     OPEN_STATUSES,
+    Channel,
     Duty,
     ExtensionStatus,
+    NoticeKind,
     TaskKind,
     TaskStatus,
 )
@@ -554,8 +556,9 @@ def add_evidence(
     size: int,
     mime_type: str = "",
     sha256: str = "",
-    telegram_file_id: str = "",
-    telegram_file_unique_id: str = "",
+    channel: Channel | None = None,
+    channel_file_id: str = "",
+    channel_file_unique_id: str = "",
     local_path: str = "",
 ) -> Evidence:
     task = get_task(ctx, task_id)
@@ -567,8 +570,9 @@ def add_evidence(
         size=size,
         mime_type=mime_type,
         sha256=sha256,
-        telegram_file_id=telegram_file_id,
-        telegram_file_unique_id=telegram_file_unique_id,
+        channel=channel,
+        channel_file_id=channel_file_id,
+        channel_file_unique_id=channel_file_unique_id,
         local_path=local_path,
         created_at=ctx.now,
     )
@@ -665,7 +669,7 @@ def nudge(ctx: WorkContext, task_id: int) -> int:
     return notify(
         ctx.session,
         recipients=owners,
-        kind="nudge",
+        kind=NoticeKind.NUDGE,
         task_id=task.id,
         text_key="notice.nudge",
         now=ctx.now,

@@ -42,9 +42,31 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextmanager
+def _sqlite_foreign_keys_checked_at_end(connection: sa.Connection) -> Iterator[None]:
+    """SQLite rebuilds a table to change its columns, which a foreign key pointing to it would
+    refuse midway: keys are off while migrating (a pragma that only works outside a
+    transaction) and every key is checked before the migration commits."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
 def _run(engine: Engine, action: str, revision: str) -> None:
     config = _config(engine)
-    with _sqlite_file_lock(engine), engine.begin() as connection:
+    with (
+        _sqlite_file_lock(engine),
+        engine.connect() as connection,
+        _sqlite_foreign_keys_checked_at_end(connection),
+        connection.begin(),
+    ):
         if connection.dialect.name == "postgresql":
             # processes starting together migrate one after the other; the rest find it done
             connection.execute(
@@ -52,6 +74,10 @@ def _run(engine: Engine, action: str, revision: str) -> None:
             )
         config.attributes["connection"] = connection
         getattr(command, action)(config, revision)
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -121,7 +121,7 @@ class Task(SQLModel, table=True):
 
 
 class Official(SQLModel, table=True):
-    """A person in the ledger; bound to a Telegram account once they redeem an invite."""
+    """A person in the ledger; reached through their contacts (`Contact`), bound once one is."""
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=100)
@@ -131,32 +131,26 @@ class Official(SQLModel, table=True):
     email: str = Field(default="", max_length=200)
     role: OfficialRole = _enum(default=OfficialRole.OWNER)
     language: str = "zh"
-    telegram_user_id: int | None = Field(default=None, sa_type=sa.BigInteger, unique=True)
-    chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)
-    reachable: bool = True
-    bound_at: datetime | None = _ts(default=None)
     created_at: datetime = _ts()
 
 
 class Contact(SQLModel, table=True):
-    """One of a person's addresses on a channel other than Telegram (a WeCom or DingTalk
-    userid, a mail address, a mobile number). A contact the channel refused is unreachable
-    until it is set again; Telegram's is the official's own chat_id/reachable."""
+    """How to reach a person on one channel: at most one contact per channel, and an address
+    belongs to one person. `reachable` is False after the channel said the person blocked us or
+    is gone; any later message from them sets it back. The only home of channel addresses
+    (a Telegram user id, a WeCom user id, an e-mail address, a mobile number)."""
 
-    official_id: int = Field(foreign_key="official.id", primary_key=True)
-    channel: Channel = _enum(primary_key=True)
+    __table_args__ = (
+        sa.UniqueConstraint("official_id", "channel"),
+        sa.UniqueConstraint("channel", "address"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int = Field(foreign_key="official.id", index=True)
+    channel: Channel = _enum()
     address: str = Field(max_length=200)
     reachable: bool = True
-    refused_reason: str = ""
-    updated_at: datetime = _ts()
-
-
-class ChannelPreference(SQLModel, table=True):
-    """`officials set NAME --prefer CHANNEL`: this person's first channel, before the order."""
-
-    __tablename__ = "channel_preference"
-    official_id: int = Field(foreign_key="official.id", primary_key=True)
-    channel: Channel = _enum()
+    preferred: bool = False  # notices go to the preferred reachable contact first
+    bound_at: datetime = _ts()
 
 
 class TaskPerson(SQLModel, table=True):
@@ -180,7 +174,6 @@ class InviteCode(SQLModel, table=True):
     created_at: datetime = _ts()
     expires_at: datetime = _ts()
     used_at: datetime | None = _ts(default=None)
-    used_by_telegram_id: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
 class ProgressReport(SQLModel, table=True):
@@ -203,8 +196,9 @@ class Evidence(SQLModel, table=True):
     size: int
     mime_type: str = ""
     sha256: str = ""
-    telegram_file_id: str = ""
-    telegram_file_unique_id: str = ""
+    channel: Channel | None = _enum(default=None)  # the channel it came through, if any
+    channel_file_id: str = ""  # the file's id there (to send it on without the copy)
+    channel_file_unique_id: str = ""
     local_path: str = ""
     created_at: datetime = _ts()
 
@@ -250,13 +244,6 @@ class Outbox(SQLModel, table=True):
 
     __table_args__ = (
         sa.Index("ix_outbox_status_not_before", "status", "not_before"),
-        sa.Index(
-            "ix_outbox_sent",
-            "chat_id",
-            "sent_message_id",
-            sqlite_where=sa.text("sent_message_id IS NOT NULL"),
-            postgresql_where=sa.text("sent_message_id IS NOT NULL"),
-        ),
         sa.Index("ux_outbox_notice", "task_id", "recipient_id", "kind", "stage", unique=True),
         sa.Index(
             "ux_outbox_dedupe_key",
@@ -269,9 +256,9 @@ class Outbox(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(default="", max_length=200)
-    channel: Channel = _enum(default=Channel.TELEGRAM)
+    channel: Channel | None = _enum(default=None)  # routed when queued; None: nowhere yet
     recipient_id: int | None = Field(default=None, foreign_key="official.id")
-    chat_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    group_id: int | None = Field(default=None, foreign_key="group_subscription.id")
     kind: str = Field(max_length=40)
     family: str = Field(default="", max_length=40)
     task_id: int | None = Field(default=None, foreign_key="task.id")
@@ -284,7 +271,6 @@ class Outbox(SQLModel, table=True):
     status: OutboxStatus = _enum(default=OutboxStatus.PENDING)
     attempts: int = 0
     last_error: str = ""
-    sent_message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # parts of a long notice already accepted: a retry resumes after them
     failing_since: datetime | None = _ts(default=None)  # the first transient failure, if any
@@ -292,6 +278,24 @@ class Outbox(SQLModel, table=True):
     claimed_until: datetime | None = _ts(default=None)
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(default=None)
+
+
+class SentMessage(SQLModel, table=True):
+    """A message a channel accepted, by its id there: what a reply to it is about. A notice
+    points to its outbox row; a digest lists its tasks; a prompt says what was asked."""
+
+    __tablename__ = "sent_message"
+    __table_args__ = (sa.UniqueConstraint("channel", "address", "message_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: Channel = _enum()
+    address: str = Field(max_length=200)
+    message_id: str = Field(max_length=100)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id", index=True)
+    kind: str = Field(max_length=40)  # the notice's kind, "digest" or "prompt"
+    recipient_id: int | None = Field(default=None, foreign_key="official.id")
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    sent_at: datetime = _ts()
 
 
 class DeliveryWorker(SQLModel, table=True):
@@ -317,10 +321,12 @@ class SweepRun(SQLModel, table=True):
 
 
 class GroupSubscription(SQLModel, table=True):
-    """A group chat (e.g. the 领导小组's) that receives the weekly digest and the red list."""
+    """A group chat (e.g. the 领导小组's) that receives the weekly digest and the red list:
+    the contact of a group, its address on its channel."""
 
     __tablename__ = "group_subscription"
     __table_args__ = (
+        sa.UniqueConstraint("channel", "address"),
         sa.Index(
             "ux_group_subscription_name",
             "name",
@@ -329,17 +335,13 @@ class GroupSubscription(SQLModel, table=True):
             postgresql_where=sa.text("name <> ''"),
         ),
     )
-    # a Telegram group's chat id; a robot's group (`ledgerbot groups add`) gets a number of its
-    # own below every Telegram id (`ledger.groups.ROBOT_CHAT_IDS`), so outbox rows find it alike
-    chat_id: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: Channel = _enum()
+    address: str = Field(max_length=200)  # a chat's id, or a robot's webhook URL
     title: str = ""
     subscribed_by_id: int | None = Field(default=None, foreign_key="official.id")
     created_at: datetime = _ts()
     name: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
-    channel: Channel = _enum(
-        default=Channel.TELEGRAM, sa_column_kwargs={"server_default": "telegram"}
-    )
-    webhook: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
     secret: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
 
 

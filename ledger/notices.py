@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.i18n import CATALOGS, register, render
+from ledger.texts import LIGHT_ICON, day_phrase
 
 
 @dataclass(frozen=True)
@@ -187,18 +188,13 @@ register(
     },
 )
 
-ICONS = {"red": "🔴", "yellow": "🟡", "green": "🟢", "blue": "🔵", "closed": "✅"}
+ICONS = LIGHT_ICON  # one icon map (ledger/texts.py)
 
 
 def days_phrase(params: dict[str, Any], lang: str) -> str:
     if params.get("deadline") in (None, ""):
-        return render("deadline.none", lang)
-    left = int(params.get("days_left", 0))
-    if left > 0:
-        return render("days.left", lang, days=left)
-    if left == 0:
-        return render("days.today", lang)
-    return render("days.overdue", lang, days=-left)
+        return day_phrase(None, lang)
+    return day_phrase(int(params.get("days_left", 0)), lang)
 
 
 def _head(params: dict[str, Any], lang: str) -> str:

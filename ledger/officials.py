@@ -1,4 +1,7 @@
-"""Officials, one-time invite codes and binding a Telegram account to a person."""
+"""Officials, one-time invite codes and binding a channel's account to a person.
+
+An invite is a channel-neutral code; each channel renders it its own way (Telegram: a `t.me`
+link, in `bot/`) and redeeming it gives the person a contact on that channel."""
 
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ from sqlmodel import Session, col, select
 
 from ledger import audit
 from ledger.clock import as_utc
+from ledger.contacts import clear_contact, holder, set_contact
 from ledger.context import WorkContext
-from ledger.enums import Channel, OfficialRole, OutboxStatus
+from ledger.enums import Channel, OfficialRole
 from ledger.errors import InvalidInput, LedgerError
 from ledger.models import InviteCode, Official, Outbox
 from ledger.names import split_name_title
@@ -36,23 +40,16 @@ def find_official(session: Session, name: str) -> Official | None:
     return session.exec(select(Official).where(Official.name == clean)).first()
 
 
-def by_telegram_user(session: Session, telegram_user_id: int) -> Official | None:
-    return session.exec(
-        select(Official).where(Official.telegram_user_id == telegram_user_id)
-    ).first()
-
-
 @dataclass(frozen=True)
 class Invite:
+    """A fresh code; a channel renders it (`bot.invites.telegram_link`)."""
+
     official: Official
     code: str
-    link: str
     expires_at_text: str
 
 
-def create_invite(
-    ctx: WorkContext, name: str, role: OfficialRole | None = None, *, bot_username: str
-) -> Invite:
+def create_invite(ctx: WorkContext, name: str, role: OfficialRole | None = None) -> Invite:
     """A fresh code for `name`; earlier unused codes of that person stop working."""
     official = find_official(ctx.session, name)
     if official is None:
@@ -83,12 +80,7 @@ def create_invite(
     audit.record(ctx, "invite", official_id=official.id, after={"expires_at": expires})
     ctx.session.flush()
     local = expires.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M")
-    return Invite(
-        official=official,
-        code=code,
-        link=f"https://t.me/{bot_username}?start={code}",
-        expires_at_text=local,
-    )
+    return Invite(official=official, code=code, expires_at_text=local)
 
 
 @dataclass(frozen=True)
@@ -99,23 +91,24 @@ class BindResult:
 
 
 def redeem_invite(
-    ctx: WorkContext, code: str, *, telegram_user_id: int, chat_id: int, audit_refusal: bool = True
+    ctx: WorkContext, code: str, *, channel: Channel, address: str, audit_refusal: bool = True
 ) -> BindResult:
-    """Bind the account; refusals are audited too (unless a burst of guesses already was),
-    so they are returned rather than raised."""
+    """Bind the account (`address` on `channel`) to the invited person as their contact there;
+    refusals are audited too (unless a burst of guesses already was), so they are returned
+    rather than raised."""
     invite = ctx.session.exec(
         select(InviteCode).where(InviteCode.code_hash == hash_code(code.strip()))
     ).first()
     error: LedgerError | None = None
-    holder = by_telegram_user(ctx.session, telegram_user_id)
+    bound_to = holder(ctx.session, channel, address)
     if invite is None:
         error = LedgerError("error.invite_unknown")
     elif invite.used_at is not None:
         error = LedgerError("error.invite_used")
     elif as_utc(invite.expires_at) <= ctx.now:
         error = LedgerError("error.invite_expired")
-    elif holder is not None and holder.id != invite.official_id:
-        error = LedgerError("error.account_bound_other", name=holder.name)
+    elif bound_to is not None and bound_to.id != invite.official_id:
+        error = LedgerError("error.account_bound_other", name=bound_to.name)
     if (error is not None or invite is None) and not audit_refusal:
         return BindResult(official=None, error=error)
     if error is not None or invite is None:
@@ -123,27 +116,15 @@ def redeem_invite(
             ctx,
             "bind_refused",
             official_id=invite.official_id if invite else None,
-            after={"telegram_user_id": telegram_user_id, "reason": error.key if error else ""},
+            after={"channel": channel, "address": address, "reason": error.key if error else ""},
         )
         return BindResult(official=None, error=error)
     official = ctx.session.get(Official, invite.official_id)
     assert official is not None
-    before = audit.snapshot(official, ("telegram_user_id", "chat_id", "reachable"))
     invite.used_at = ctx.now
-    invite.used_by_telegram_id = telegram_user_id
-    official.telegram_user_id = telegram_user_id
-    official.chat_id = chat_id
-    official.reachable = True
-    official.bound_at = ctx.now
-    ctx.session.add_all([invite, official])
-    audit.record(
-        ctx,
-        "bind",
-        official_id=official.id,
-        before=before,
-        after=audit.snapshot(official, ("telegram_user_id", "chat_id", "reachable")),
-    )
-    ctx.session.flush()
+    ctx.session.add(invite)
+    audit.record(ctx, "bind", official_id=official.id, after={"channel": channel})
+    set_contact(ctx, official, channel, address)
     waiting = ctx.session.exec(
         select(Outbox.id).where(Outbox.recipient_id == official.id, Outbox.status == "pending")
     ).all()
@@ -160,50 +141,6 @@ def set_language(ctx: WorkContext, official: Official, language: str) -> Officia
         ctx, "language", official_id=official.id, before=before, after={"language": language}
     )
     return official
-
-
-def mark_unreachable(ctx: WorkContext, official: Official, reason: str) -> None:
-    if official.reachable:
-        _set_reachable(ctx, official, False, reason=reason)
-
-
-def _set_reachable(ctx: WorkContext, official: Official, value: bool, *, reason: str = "") -> None:
-    official.reachable = value
-    ctx.session.add(official)
-    after: dict[str, object] = {"reachable": value}
-    if reason:
-        after["reason"] = reason
-    audit.record(
-        ctx,
-        "reachable" if value else "unreachable",
-        official_id=official.id,
-        before={"reachable": not value},
-        after=after,
-    )
-
-
-def returned(ctx: WorkContext, *, telegram_user_id: int) -> int:
-    """Someone marked unreachable wrote to us: reachable again, and what waited for them
-    (their pending notices) is due at once. Returns how many notices waited (0 if none, or if
-    they were reachable all along: one cheap query for every update). The notices keep their
-    send times (quiet hours still apply)."""
-    official = ctx.session.exec(
-        select(Official).where(
-            Official.telegram_user_id == telegram_user_id, col(Official.reachable).is_(False)
-        )
-    ).first()
-    if official is None:
-        return 0
-    _set_reachable(ctx, official, True)
-    waiting = ctx.session.exec(
-        select(Outbox).where(
-            Outbox.recipient_id == official.id, Outbox.status == OutboxStatus.PENDING
-        )
-    ).all()
-    for row in waiting:
-        row.claimed_by, row.claimed_until = "", None
-        ctx.session.add(row)
-    return len(waiting)
 
 
 def list_officials(session: Session) -> list[Official]:
@@ -287,8 +224,6 @@ def set_official(
             before=None if created else before,
             after=after,
         )
-    from ledger.contacts import set_contact
-
     given: list[tuple[Channel, object]] = [
         (Channel.MOBILE, wanted.get("mobile")),
         (Channel.EMAIL, wanted.get("email")),
@@ -296,8 +231,12 @@ def set_official(
         (Channel.DINGTALK, dingtalk),
     ]
     for channel, given_value in given:
-        if given_value is not None:
+        if given_value is None:
+            continue
+        if str(given_value).strip():
             set_contact(ctx, official, channel, str(given_value))
+        else:
+            clear_contact(ctx, official, channel)
     return OfficialChange(official=official, created=created, changes=changes)
 
 

@@ -13,8 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from ledger.clock import as_utc
+from ledger.contacts import routed_channel
 from ledger.db import COMPOUND_LIMIT, literal_table
-from ledger.enums import ROBOT_CHANNELS, Channel, Duty, OfficialRole, OutboxStatus
+from ledger.enums import Channel, Duty, OfficialRole, OutboxStatus
 from ledger.models import (
     Contact,
     GroupSubscription,
@@ -50,6 +51,7 @@ def insert_ignore(session: Session, rows: list[dict[str, Any]]) -> int:
     processes. Returns how many were added."""
     if not rows:
         return 0
+    _route(session, rows)
     dialect = session.get_bind().dialect.name
     table = Outbox.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -61,6 +63,23 @@ def insert_ignore(session: Session, rows: list[dict[str, Any]]) -> int:
         )
         total += max(result.rowcount or 0, 0)
     return total
+
+
+def _route(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Each person's row goes to the channel they are reached on now (`contacts.route`)."""
+    people = {r["recipient_id"] for r in rows if r["recipient_id"] is not None and not r["channel"]}
+    if not people:
+        return
+    channels = dict(
+        session.execute(
+            sa.select(col(Official.id), routed_channel(col(Official.id))).where(
+                col(Official.id).in_(people)
+            )
+        ).all()
+    )
+    for row in rows:
+        if row["recipient_id"] is not None and not row["channel"]:
+            row["channel"] = channels.get(row["recipient_id"])
 
 
 SELECTED_COLUMNS = (
@@ -82,7 +101,7 @@ def insert_from_select(
     *,
     now: datetime,
     sweep_id: int | None,
-    channel: Any = Channel.TELEGRAM.value,
+    channel: Any = None,
 ) -> int:
     """INSERT … SELECT into the outbox, skipping existing keys; returns how many it added.
 
@@ -103,7 +122,10 @@ def insert_from_select(
         "last_error": "",
         "claimed_by": "",
     }
-    route = channel if isinstance(channel, sa.ColumnElement) else sa.literal(channel)
+    if channel is None:  # each person's notice goes where they are reached (contacts)
+        route = routed_channel(selected[1])
+    else:
+        route = channel if isinstance(channel, sa.ColumnElement) else sa.literal(channel)
     full = rows.with_only_columns(
         *selected,
         route,
@@ -130,7 +152,7 @@ def outbox_row(
     now: datetime,
     dedupe_key: str,
     recipient_id: int | None = None,
-    chat_id: int | None = None,
+    group: GroupSubscription | None = None,
     task_id: int | None = None,
     stage: str = "",
     family: str = "",
@@ -140,15 +162,16 @@ def outbox_row(
     sweep_id: int | None = None,
 ) -> dict[str, Any]:
     """One row to insert. `dedupe_key` is kept only where (task, recipient, kind, stage) cannot
-    identify the row, so the unique index on it stays small."""
+    identify the row, so the unique index on it stays small. A person's row is routed to a
+    channel when it is inserted; a group's goes to the group's channel."""
     keyed_by_notice = task_id is not None and recipient_id is not None
     if not keyed_by_notice and not dedupe_key:
         raise ValueError(f"an outbox row without a task or recipient needs a key ({kind})")
     return {
         "dedupe_key": "" if keyed_by_notice else dedupe_key,
-        "channel": Channel.TELEGRAM.value,
+        "channel": group.channel if group is not None else None,
         "recipient_id": recipient_id,
-        "chat_id": chat_id,
+        "group_id": group.id if group is not None else None,
         "kind": kind,
         "family": family or kind,
         "task_id": task_id,
@@ -271,51 +294,6 @@ def notify(
     return insert_ignore(session, rows)
 
 
-def record_sent(
-    session: Session,
-    *,
-    kind: str,
-    chat_id: int,
-    message_id: int,
-    now: datetime,
-    recipient_id: int | None,
-    task_id: int | None,
-    params: dict[str, Any] | None = None,
-) -> None:
-    """Remember a message the bot sent outside the outbox (a prompt) so a reply finds its task."""
-    insert_ignore(
-        session,
-        [
-            {
-                **outbox_row(
-                    kind=kind,
-                    text_key="",
-                    not_before=now,
-                    now=now,
-                    dedupe_key=f"{kind}:{chat_id}:{message_id}",
-                    recipient_id=recipient_id,
-                    chat_id=chat_id,
-                    task_id=task_id,
-                    stage=f"sent:{chat_id}:{message_id}",
-                    params=params,
-                    status=OutboxStatus.SENT,
-                ),
-                "sent_message_id": message_id,
-                "sent_at": now,
-            }
-        ],
-    )
-
-
-def find_sent(session: Session, chat_id: int, message_id: int) -> Outbox | None:
-    """The outbox row behind a message in a chat: a reminder, a digest or a prompt."""
-    return session.exec(
-        select(Outbox)
-        .where(Outbox.chat_id == chat_id, Outbox.sent_message_id == message_id)
-        .order_by(Outbox.id)  # type: ignore[arg-type]
-    ).first()
-
-
 def _claimable(now: datetime) -> Any:
     return sa.and_(
         col(Outbox.status) == OutboxStatus.PENDING,
@@ -351,33 +329,16 @@ def claim_due(
     session: Session, *, worker: str, now: datetime, limit: int, lease: float, channel: Channel
 ) -> list[int]:
     """Claim the next due rows whose recipient can be reached on `channel`, oldest first."""
-    reachable = (
-        select(Official.id).where(
-            col(Official.chat_id).is_not(None), col(Official.reachable).is_(True)
-        )
-        if channel == Channel.TELEGRAM
-        else select(Contact.official_id).where(
-            col(Contact.channel) == channel, col(Contact.reachable).is_(True)
-        )
-    )
-    # a group's notices go by the group's own channel (a Telegram group or a robot)
-    robots = select(GroupSubscription.chat_id).where(
-        col(GroupSubscription.channel).in_(ROBOT_CHANNELS)
-    )
-    groups_here = (
-        col(Outbox.chat_id).in_(
-            select(GroupSubscription.chat_id).where(col(GroupSubscription.channel) == channel)
-        )
-        if channel in ROBOT_CHANNELS
-        else col(Outbox.chat_id).not_in(robots) & (col(Outbox.channel) == channel)
+    reachable = select(Contact.official_id).where(
+        col(Contact.channel) == channel, col(Contact.reachable).is_(True)
     )
     candidates = (
         select(col(Outbox.id))
         .where(
             _claimable(now),
+            col(Outbox.channel) == channel,
             col(Outbox.not_before) <= now,
-            ((col(Outbox.channel) == channel) & col(Outbox.recipient_id).in_(reachable))
-            | (col(Outbox.recipient_id).is_(None) & col(Outbox.chat_id).is_not(None) & groups_here),
+            col(Outbox.recipient_id).in_(reachable) | col(Outbox.group_id).is_not(None),
         )
         .order_by(col(Outbox.not_before), col(Outbox.id))
         .limit(limit)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from ledger.enums import Duty, Light, TaskKind, TaskStatus
-from ledger.lights import days_overdue, light_of
+from ledger.lights import days_overdue, green_sql, light_of, open_sql, red_sql, yellow_sql
 from ledger.models import (
     Aspect,
     AuditEvent,
@@ -66,10 +66,9 @@ def _conditions(session: Session, flt: TaskFilter, today: date) -> list[Any]:
         round_id = session.exec(select(Round.id).where(Round.name == flt.round_name)).first()
         conds.append(Task.round_id == (round_id or -1))
     if flt.overdue:
-        conds.append(col(Task.status).in_([TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS]))
-        conds.append(col(Task.deadline) < today)
+        conds.append(red_sql(col(Task.status), col(Task.kind), col(Task.deadline), today))
     if flt.due_within_days is not None:
-        conds.append(col(Task.status).in_([TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS]))
+        conds.append(open_sql(col(Task.status)))
         conds.append(col(Task.deadline) >= today)
         conds.append(col(Task.deadline) <= today + timedelta(days=flt.due_within_days))
     if flt.awaiting_verification:
@@ -232,7 +231,6 @@ def stats(
 ) -> list[AspectStats]:
     """Counts by aspect (total, closed, in progress, long-term, overdue), computed in SQL."""
     status, kind, deadline = col(Task.status), col(Task.kind), col(Task.deadline)
-    open_ = status.in_([TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS])
     conds = _conditions(session, TaskFilter(round_name=round_name, scope=scope), today)
     is_long = kind == TaskKind.LONG_TERM
 
@@ -252,7 +250,7 @@ def stats(
             tally(sa.and_(status == TaskStatus.IN_PROGRESS, ~is_long)),
             tally(status == TaskStatus.SUBMITTED),
             tally(sa.and_(is_long, status != TaskStatus.CLOSED)),
-            tally(sa.and_(open_, deadline < today)),
+            tally(red_sql(status, kind, deadline, today)),
         )
         .join(Problem, col(Problem.aspect_id) == col(Aspect.id))
         .join(Task, col(Task.problem_id) == col(Problem.id))
@@ -329,10 +327,8 @@ def light_counts(
     Keyed by None, or with `by_leader` by each leader's official id (one query for all leaders).
     """
     status, kind, deadline = col(Task.status), col(Task.kind), col(Task.deadline)
-    open_ = status.in_([TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS])
     long_ = kind == TaskKind.LONG_TERM
     not_closed = status != TaskStatus.CLOSED
-    yellow_until = today + timedelta(days=yellow_days)
 
     def tally(condition: Any) -> Any:
         return func.coalesce(func.sum(sa.case((condition, 1), else_=0)), 0)
@@ -341,18 +337,9 @@ def light_counts(
     stmt = sa.select(
         key,
         func.count(col(Task.id)),
-        tally(sa.and_(open_, ~long_, deadline < today)),
-        tally(
-            sa.and_(
-                not_closed,
-                ~long_,
-                sa.or_(
-                    status == TaskStatus.SUBMITTED,
-                    sa.and_(open_, deadline >= today, deadline <= yellow_until),
-                ),
-            )
-        ),
-        tally(sa.and_(open_, ~long_, deadline > yellow_until)),
+        tally(red_sql(status, kind, deadline, today)),
+        tally(yellow_sql(status, kind, deadline, today, yellow_days)),
+        tally(green_sql(status, kind, deadline, today, yellow_days)),
         tally(sa.and_(not_closed, long_)),
         tally(status == TaskStatus.CLOSED),
         tally(status == TaskStatus.NOT_STARTED),
@@ -386,7 +373,7 @@ def weekly_changes(
         sa.select(key, func.count(col(Task.id)))
         .select_from(Task)
         .where(
-            col(Task.status).in_([TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS]),
+            open_sql(col(Task.status)),
             col(Task.deadline) < today,
             col(Task.deadline) >= today - timedelta(days=7),
         )

@@ -13,14 +13,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from ledger.access import manages_filter, require_view
+from ledger.access import is_owner, manages_filter, require_view
+from ledger.contacts import bound, contacts_by_official
 from ledger.context import WorkContext
 from ledger.enums import Duty
-from ledger.errors import NotFound
+from ledger.errors import NotAllowed, NotFound
 from ledger.exporter import export_ledger
 from ledger.i18n import render
 from ledger.lifecycle import get_task
-from ledger.models import AuditEvent, Evidence, Official, Task, TaskPerson
+from ledger.models import AuditEvent, Contact, Evidence, Official, Task, TaskPerson
+from ledger.officials import list_officials
 from ledger.queries import (
     AspectStats,
     TaskFilter,
@@ -90,6 +92,7 @@ class TaskDetail:
     view: TaskView
     events: list[AuditEvent]
     evidence: list[Evidence]
+    acts_as_owner: bool  # the viewer gets the owner's actions (they own it, or the operator)
 
 
 def task_detail(ctx: WorkContext, task_id: int, *, events: int = 10) -> TaskDetail:
@@ -100,10 +103,13 @@ def task_detail(ctx: WorkContext, task_id: int, *, events: int = 10) -> TaskDeta
         ctx.session, task_id, today=ctx.today, yellow_days=ctx.settings.policy.yellow_days
     )
     assert view is not None
+    official = ctx.actor.official
     return TaskDetail(
         view=view,
         events=history(ctx.session, task_id, limit=events),
         evidence=evidence_of(ctx.session, [task_id]),
+        acts_as_owner=ctx.actor.is_operator
+        or (official is not None and is_owner(ctx.session, official, task)),
     )
 
 
@@ -173,8 +179,8 @@ def open_tasks_of(ctx: WorkContext) -> list[TaskView]:
 
 
 def unbound_names(session: Session, scope: Any, *, limit: int = 40) -> list[str]:
-    """People on tasks within `scope` who have not bound yet (the digest's unbound line)."""
-    stmt = select(Official.name).where(col(Official.chat_id).is_(None))
+    """People on tasks within `scope` with no reachable contact (the digest's unbound line)."""
+    stmt = select(Official.name).where(~bound(col(Official.id)))
     if scope is not None:
         on_tasks = (
             select(TaskPerson.official_id)
@@ -183,3 +189,31 @@ def unbound_names(session: Session, scope: Any, *, limit: int = 40) -> list[str]
         )
         stmt = stmt.where(col(Official.id).in_(on_tasks))
     return list(session.exec(stmt.distinct().order_by(col(Official.name)).limit(limit)))
+
+
+@dataclass(frozen=True)
+class OfficialView:
+    """A person as the officials list shows them: how they are reached, and what was refused."""
+
+    official: Official
+    contacts: list[Contact]
+    refused: int
+
+    @property
+    def bound(self) -> bool:
+        return any(c.reachable for c in self.contacts)
+
+
+def officials(ctx: WorkContext) -> list[OfficialView]:
+    """Everyone, with their contacts (`ledgerbot officials`; the web's people page): for the
+    operator and admins only, as contacts are personal data."""
+    from ledger.delivery import refused_counts
+
+    if not ctx.actor.is_operator:
+        raise NotAllowed(why=render("why.needs_role", ctx.actor.lang, roles=render("orole.admin")))
+    refused = refused_counts(ctx.session)
+    reached = contacts_by_official(ctx.session)
+    return [
+        OfficialView(o, reached.get(o.id or 0, []), refused.get(o.id or 0, 0))
+        for o in list_officials(ctx.session)
+    ]

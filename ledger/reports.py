@@ -67,7 +67,7 @@ class EvidenceRow:
     uploaded_at: str
     size: int
     local_path: str
-    telegram_file_id: str
+    channel_file_id: str
     uploaded_instant: datetime | None = None  # aware; shown in the configured zone
 
 
@@ -169,7 +169,7 @@ def gather(
             uploaded_at=e.created_at.strftime("%Y-%m-%d %H:%M"),
             size=e.size,
             local_path=e.local_path,
-            telegram_file_id=e.telegram_file_id,
+            channel_file_id=e.channel_file_id,
             uploaded_instant=as_utc(e.created_at),
         )
         for e in session.exec(

@@ -9,7 +9,7 @@ from ledger.enums import Light, TaskStatus
 from ledger.i18n import render
 from ledger.models import Task
 
-LIGHT_ICON = {
+LIGHT_ICON: dict[str, str] = {  # the one icon map, keyed by Light
     Light.RED: "🔴",
     Light.YELLOW: "🟡",
     Light.GREEN: "🟢",
@@ -18,17 +18,21 @@ LIGHT_ICON = {
 }
 
 
+def day_phrase(days_left: int | None, lang: str = "zh") -> str:
+    """剩N天 / 今天到期 / 逾期N天 (or 无期限): the one home of the day phrase."""
+    if days_left is None:
+        return render("deadline.none", lang)
+    if days_left > 0:
+        return render("days.left", lang, days=days_left)
+    if days_left == 0:
+        return render("days.today", lang)
+    return render("days.overdue", lang, days=-days_left)
+
+
 def days_text(task: Task, today: date, lang: str = "zh") -> str:
     if task.status == TaskStatus.CLOSED:
         return render("status.closed", lang)
-    if task.deadline is None:
-        return render("deadline.none", lang)
-    delta = (task.deadline - today).days
-    if delta > 0:
-        return render("days.left", lang, days=delta)
-    if delta == 0:
-        return render("days.today", lang)
-    return render("days.overdue", lang, days=-delta)
+    return day_phrase((task.deadline - today).days if task.deadline else None, lang)
 
 
 def deadline_text(task: Task, lang: str = "zh") -> str:
@@ -76,3 +80,18 @@ def _longest_prefix(text: str, limit: int, size: Callable[[str], int]) -> int:
         else:
             high = mid - 1
     return low
+
+
+# the words that make a reply "done" (a submission for 销号), longest first
+DONE_WORDS = ("已完成整改", "整改完成", "已整改", "已完成", "完成", "done", "finished", "completed")
+
+
+def split_done(text: str) -> tuple[bool, str]:
+    """'已完成，方案已印发' -> (True, '方案已印发'); anything else -> (False, text)."""
+    stripped = text.strip()
+    lowered = stripped.lower()
+    for word in DONE_WORDS:
+        if lowered.startswith(word):
+            rest = stripped[len(word) :].lstrip(" ,，.。:：;；!！-—")
+            return True, rest
+    return False, stripped

@@ -145,12 +145,12 @@ class Worker:
                     channel=channel,
                 )
                 claimed += ids
-                for row_id, recipient_id, chat_id in session.execute(
-                    sa.select(col(Outbox.id), col(Outbox.recipient_id), col(Outbox.chat_id))
+                for row_id, recipient_id, group_id in session.execute(
+                    sa.select(col(Outbox.id), col(Outbox.recipient_id), col(Outbox.group_id))
                     .where(col(Outbox.id).in_(ids))
                     .order_by(col(Outbox.id))
                 ):
-                    lanes[(channel, (recipient_id, chat_id))].append(row_id)
+                    lanes[(channel, (recipient_id, group_id))].append(row_id)
         in_flight = asyncio.Semaphore(self.cfg.concurrent_sends)
 
         async def lane(channel: Channel, row_ids: list[int]) -> None:
@@ -175,7 +175,7 @@ class Worker:
             if job is None:
                 return
         parts = list(sender.render(job.notice, job.lang))
-        message_id = 0
+        message_id: int | str = 0
         try:
             for index in range(job.parts_sent, len(parts)):
                 if job.address.private:

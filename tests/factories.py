@@ -11,10 +11,11 @@ from openpyxl import Workbook
 from sqlmodel import Session, select
 
 from config import Settings
+from ledger.contacts import contact_of
 from ledger.context import Actor, WorkContext
-from ledger.enums import OfficialRole, Via
+from ledger.enums import Channel, OfficialRole, Via
 from ledger.importer import RoundOptions, import_file
-from ledger.models import Official, Outbox, Task
+from ledger.models import Contact, Official, Outbox, SentMessage, Task
 
 HEADERS = [
     "序号",
@@ -130,3 +131,37 @@ def build_ledger(
     session.commit()
     tasks = {t.ref: t for t in session.exec(select(Task))}
     return Ledger(tasks=tasks)
+
+
+def bind_telegram(session: Session, official: Official, user_id: int, *, now: datetime) -> None:
+    """Bind `official` on Telegram as user (and private chat) `user_id`, as redeeming an
+    invite would, without the invite."""
+    assert official.id is not None
+    session.add(
+        Contact(
+            official_id=official.id,
+            channel=Channel.TELEGRAM,
+            address=str(user_id),
+            bound_at=now,
+        )
+    )
+
+
+def message_id_of(session: Session, row: Outbox) -> int | None:
+    """The channel's message id of a sent outbox row (what a reply to it names)."""
+    found = session.exec(select(SentMessage).where(SentMessage.outbox_id == row.id)).first()
+    return int(found.message_id) if found is not None else None
+
+
+def telegram_id(session: Session, official: Official) -> int | None:
+    """The official's Telegram user id (their private chat's id), if they are bound there."""
+    assert official.id is not None
+    contact = contact_of(session, official.id, Channel.TELEGRAM)
+    return int(contact.address) if contact is not None else None
+
+
+def reachable(session: Session, official: Official) -> bool:
+    """Whether the official's Telegram contact can be reached."""
+    assert official.id is not None
+    contact = contact_of(session, official.id, Channel.TELEGRAM)
+    return contact is not None and contact.reachable

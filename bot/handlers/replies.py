@@ -10,33 +10,29 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from ledger import lifecycle, reads
+from bot.callbacks import encode_action
+from ledger import evidence, lifecycle, reads
 from ledger.context import WorkContext
-from ledger.enums import TaskStatus
-from ledger.errors import InvalidInput, LedgerError
+from ledger.enums import Channel, NoticeKind, TaskStatus
+from ledger.errors import InvalidInput
 from ledger.i18n import render
-from ledger.models import Task
-from ledger.outbox import find_sent, record_sent
+from ledger.models import SentMessage, Task
 from ledger.queries import TaskFilter
-from ledger.texts import task_label
-
-DONE_WORDS = ("已完成整改", "整改完成", "已整改", "已完成", "完成", "done", "finished", "completed")
-
-
-def split_done(text: str) -> tuple[bool, str]:
-    """'已完成，方案已印发' -> (True, '方案已印发'); anything else -> (False, text)."""
-    stripped = text.strip()
-    lowered = stripped.lower()
-    for word in DONE_WORDS:
-        if lowered.startswith(word):
-            rest = stripped[len(word) :].lstrip(" ,，.。:：;；!！-—")
-            return True, rest
-    return False, stripped
+from ledger.sent import find_sent, record_sent
+from ledger.texts import split_done, task_label
 
 
 class Replies:
     async def answer(self, update: Update, text: str, **kwargs: Any) -> Message | None:
         raise NotImplementedError  # core.Handlers sends
+
+    @staticmethod
+    def replied_to(ctx: WorkContext, message: Message) -> SentMessage | None:
+        """The message of ours that `message` replies to (a notice, a digest, a prompt)."""
+        reply_to = message.reply_to_message
+        if reply_to is None:
+            return None
+        return find_sent(ctx.session, Channel.TELEGRAM, message.chat_id, reply_to.message_id)
 
     async def send_nudge(self, update: Update, ctx: WorkContext, task_id: int) -> None:
         count = lifecycle.nudge(ctx, task_id)
@@ -55,7 +51,7 @@ class Replies:
         document: Any = (
             local.read_bytes()
             if local is not None and local.is_file()
-            else evidence.telegram_file_id
+            else evidence.channel_file_id
         )
         await message.reply_document(
             document=document,
@@ -117,12 +113,15 @@ class Replies:
             views = reads.open_tasks_of(ctx)
         views = [v for v in views if v.task.status != TaskStatus.CLOSED]
         if not views:
-            if pending.get("local_path"):
-                Path(pending["local_path"]).unlink(missing_ok=True)
+            evidence.discard(pending)
             await self.answer(update, render("bot.reply_unknown", lang))
             return
         rows = [
-            [InlineKeyboardButton(f"#{v.id} {v.task.title}"[:60], callback_data=f"a:pick:{v.id}")]
+            [
+                InlineKeyboardButton(
+                    f"#{v.id} {v.task.title}"[:60], callback_data=encode_action("pick", v.id)
+                )
+            ]
             for v in views
         ]
         await self.prompt(
@@ -152,8 +151,9 @@ class Replies:
         if sent is not None and chat is not None:
             record_sent(
                 ctx.session,
-                kind="prompt",
-                chat_id=chat.id,
+                channel=Channel.TELEGRAM,
+                address=str(chat.id),
+                kind=NoticeKind.PROMPT,
                 message_id=sent.message_id,
                 now=ctx.now,
                 recipient_id=ctx.actor.official_id,
@@ -165,7 +165,11 @@ class Replies:
         """The task chosen for a kept message or file: apply it there, as a reply would be."""
         query = update.callback_query
         message = query.message if query is not None else None
-        row = find_sent(ctx.session, message.chat.id, message.message_id) if message else None
+        row = (
+            find_sent(ctx.session, Channel.TELEGRAM, message.chat.id, message.message_id)
+            if message
+            else None
+        )
         pending = row.params.get("pending") if row is not None else None
         if row is None or not pending or row.recipient_id != ctx.actor.official_id:
             raise InvalidInput("error.input", detail=render("bot.button_stale", ctx.actor.lang))
@@ -181,30 +185,18 @@ class Replies:
     ) -> None:
         """Store a kept file as evidence; a caption "已完成…" submits the task and says so."""
         lang = ctx.actor.lang
-        caption = str(kept.get("caption") or "")
-        fields = {k: v for k, v in kept.items() if k not in ("caption", "created")}
-        try:
-            lifecycle.add_evidence(ctx, task_id, **fields)
-            task = lifecycle.get_task(ctx, task_id)
-            text = render(
-                "bot.evidence_recorded",
-                lang,
-                file=kept["file_name"],
-                size=_size(int(kept["size"])),
-                label=task_label(task),
-            )
-            if caption:
-                is_done, rest = split_done(caption)
-                if is_done:
-                    task, submitted = lifecycle.report_done(ctx, task_id, rest, said=caption)
-                    text += "\n" + self.done_text(ctx, task, submitted)
-                else:
-                    lifecycle.record_progress(ctx, task_id, caption)
-                    text += "\n" + render("bot.progress_recorded", lang, label=task_label(task))
-        except LedgerError:
-            if kept.get("created"):  # refused evidence leaves no copy in evidence/ (nor backups)
-                Path(str(kept["local_path"])).unlink(missing_ok=True)
-            raise
+        done = evidence.attach(ctx, task_id, kept, str(kept.get("caption") or ""))
+        text = render(
+            "bot.evidence_recorded",
+            lang,
+            file=done.evidence.file_name,
+            size=_size(done.evidence.size),
+            label=task_label(done.task),
+        )
+        if done.submitted is not None:
+            text += "\n" + self.done_text(ctx, done.task, done.submitted)
+        elif done.progress:
+            text += "\n" + render("bot.progress_recorded", lang, label=task_label(done.task))
         await self.answer(update, text)
 
 

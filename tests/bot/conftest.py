@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.app import build_application
 from ledger.models import Official
 from tests.conftest import SHANGHAI_9AM_UTC
-from tests.factories import build_ledger
+from tests.factories import bind_telegram, build_ledger
 from tests.fakes import RecordingRequest
 
 TOKEN = "123456:TESTTOKENabcdefghijklmnopqrstuvwxyz"
@@ -38,9 +38,7 @@ def ledger(session, settings, tmp_path):
     built = build_ledger(session, settings, SHANGHAI_9AM_UTC, tmp_path, today=TODAY)
     for official in session.exec(select(Official)):
         if official.name in USERS:
-            official.telegram_user_id = USERS[official.name]
-            official.chat_id = USERS[official.name]
-            session.add(official)
+            bind_telegram(session, official, USERS[official.name], now=SHANGHAI_9AM_UTC)
     session.commit()
     return built
 

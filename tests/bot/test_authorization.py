@@ -17,11 +17,12 @@ from sqlmodel import select
 
 from bot.app import build_application
 from ledger import lifecycle
-from ledger.enums import OfficialRole
+from ledger.contacts import holder
+from ledger.enums import Channel, OfficialRole
 from ledger.models import Official, Outbox, Task
 from tests.bot.conftest import TODAY, TOKEN, USERS, callback_update, feed, message_update
 from tests.conftest import SHANGHAI_9AM_UTC
-from tests.factories import as_official, build_ledger, task_row
+from tests.factories import as_official, bind_telegram, build_ledger, task_row
 from tests.fakes import RecordingRequest
 
 ROLES = {
@@ -113,10 +114,9 @@ async def world(session, settings, engine, clock, tmp_path):
     session.flush()
     for official in session.exec(select(Official)):
         if official.name == "周总":
-            official.telegram_user_id = official.chat_id = ROLES["chief"]
+            bind_telegram(session, official, ROLES["chief"], now=SHANGHAI_9AM_UTC)
         if official.name in USERS:
-            official.telegram_user_id = official.chat_id = USERS[official.name]
-        session.add(official)
+            bind_telegram(session, official, USERS[official.name], now=SHANGHAI_9AM_UTC)
     session.commit()
     ids = {t.ref: t.id for t in session.exec(select(Task))}
     lifecycle.mark_submitted(
@@ -194,7 +194,7 @@ async def _answer_text(app, request, session, settings, clock, answer: str, user
             policy=SweepPolicy.from_settings(settings, WorkCalendar()),
         )
         session.commit()
-        official = session.exec(select(Official).where(Official.telegram_user_id == user)).one()
+        official = holder(session, Channel.TELEGRAM, str(user))
         row = session.exec(
             select(Outbox).where(Outbox.kind == "weekly_digest", Outbox.recipient_id == official.id)
         ).one()

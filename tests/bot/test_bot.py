@@ -17,10 +17,19 @@ from jobs.sweep import sweep
 from ledger.context import Actor, WorkContext
 from ledger.enums import OutboxStatus, TaskStatus, Via
 from ledger.i18n import render
-from ledger.models import AuditEvent, Evidence, Official, Outbox, ProgressReport, Task
+from ledger.models import (
+    AuditEvent,
+    Evidence,
+    Official,
+    Outbox,
+    ProgressReport,
+    SentMessage,
+    Task,
+)
 from ledger.officials import create_invite
 from ledger.workdays import WorkCalendar
 from tests.bot.conftest import USERS, callback_update, feed, message_update
+from tests.factories import message_id_of, reachable, telegram_id
 
 ZHAO, SUN, CHEN, LI, ZHANG = (USERS[n] for n in ("赵磊", "孙丽", "陈静", "李明", "张伟"))
 
@@ -51,7 +60,7 @@ async def test_binding_good_wrong_used_expired(app, session, settings, clock, re
     session.add(new)
     session.commit()
     ctx = WorkContext(session=session, now=clock.now(), actor=Actor(via=Via.CLI), settings=settings)
-    invite = create_invite(ctx, "新人", bot_username="zg_bot")
+    invite = create_invite(ctx, "新人")
     session.commit()
     await feed(app, message_update(7001, "/start wrongcode"))
     assert "邀请码无效" in last_text(request_layer)
@@ -60,8 +69,8 @@ async def test_binding_good_wrong_used_expired(app, session, settings, clock, re
     await feed(app, message_update(7002, f"/start {invite.code}"))  # a second account
     assert "已使用过" in last_text(request_layer)
     session.expire_all()
-    assert session.get(Official, new.id).telegram_user_id == 7001
-    expired = create_invite(ctx, "新人", bot_username="zg_bot")
+    assert telegram_id(session, new) == 7001
+    expired = create_invite(ctx, "新人")
     session.commit()
     clock.advance(timedelta(hours=73))
     await feed(app, message_update(7001, f"/start {expired.code}"))
@@ -139,8 +148,8 @@ async def test_reply_to_reminder_records_progress_done_and_evidence(
     row = session.exec(
         select(Outbox).where(Outbox.task_id == ledger.id("2"), Outbox.kind == "reminder")
     ).first()
-    assert row.status == OutboxStatus.SENT and row.sent_message_id is not None
-    message_id = row.sent_message_id
+    message_id = message_id_of(session, row)
+    assert row.status == OutboxStatus.SENT and message_id is not None
     await feed(app, message_update(SUN, "已联系申报", reply_to=message_id))
     assert "已记录进展" in last_text(request_layer)
     request_layer.files["F1"] = b"%PDF-1.4 evidence"
@@ -179,6 +188,7 @@ def queue_one(session, clock, recipient_name="赵磊", task_id=1):
     deadline = session.get(Task, task_id).deadline
     session.add(
         Outbox(
+            channel="telegram",  # routed, as queuing would
             dedupe_key=f"t:{task_id}:{official.id}",
             recipient_id=official.id,
             kind="reminder",
@@ -248,7 +258,7 @@ async def test_dispatcher_forbidden_marks_unreachable_and_escalates(
     await make_dispatcher(app, settings, clock, engine).drain()
     assert outbox(session)[0].status == OutboxStatus.PENDING  # it waits for them to come back
     session.expire_all()
-    assert session.get(Official, official.id).reachable is False
+    assert reachable(session, official) is False
     assert outbox(session, "escalation")[0].text_key == "notice.escalation.unreachable"
 
 
@@ -294,7 +304,11 @@ async def test_long_texts_are_split(app, session, settings, clock, engine, reque
     session.add(long_task)
     session.commit()
     await make_dispatcher(app, settings, clock, engine).drain()
-    sent = [c for c in request_layer.sent() if int(c.params["chat_id"]) == official.chat_id]
+    sent = [
+        c
+        for c in request_layer.sent()
+        if int(c.params["chat_id"]) == telegram_id(session, official)
+    ]
     assert len(sent) == 2 and all(len(c.text) <= 4096 for c in sent)
     assert sent[-1].buttons and not sent[0].buttons
 
@@ -318,7 +332,9 @@ async def test_full_journey(app, session, settings, clock, ledger, request_layer
     row = session.exec(
         select(Outbox).where(Outbox.task_id == ledger.id("2"), Outbox.kind == "reminder")
     ).first()
-    await feed(app, message_update(SUN, "完成 申报材料已报送", reply_to=row.sent_message_id))
+    await feed(
+        app, message_update(SUN, "完成 申报材料已报送", reply_to=message_id_of(session, row))
+    )
     clock.advance(timedelta(minutes=5))
     dispatcher = Dispatcher(app.bot, app.bot_data["services"])
     dispatcher.sender.pace_seconds = 0
@@ -405,7 +421,7 @@ async def test_groups_answer_only_managers_and_subscribe(app, session, ledger, r
     assert "已订阅每周调度" in last_text(request_layer)
     from ledger.models import GroupSubscription
 
-    assert session.exec(select(GroupSubscription)).one().chat_id == group
+    assert session.exec(select(GroupSubscription)).one().address == str(group)
     await feed(app, message_update(CHEN, "/subscribe"))
     assert "请在群里使用" in last_text(request_layer)
 
@@ -417,6 +433,7 @@ async def test_reply_to_a_digest_asks_which_task(
     for ref in ("1", "3"):
         session.add(
             Outbox(
+                channel="telegram",  # routed, as queuing would
                 dedupe_key=f"d:{ref}",
                 recipient_id=zhao.id,
                 kind="reminder",
@@ -448,9 +465,9 @@ async def test_reply_to_a_digest_asks_which_task(
     assert "【整改提醒汇总】您有 2 项" in digest.text
     assert {f"a:done:{ledger.id('1')}", f"a:done:{ledger.id('3')}"} <= set(digest.buttons)
     assert all(r.status == OutboxStatus.SENT for r in outbox(session))
-    marker = session.exec(select(Outbox).where(Outbox.kind == "digest")).one()
+    marker = session.exec(select(SentMessage).where(SentMessage.kind == "digest")).one()
     assert f"{render('btn.done')} #{ledger.id('3')}" in digest.labels  # names its task
-    await feed(app, message_update(ZHAO, "进展顺利", reply_to=marker.sent_message_id))
+    await feed(app, message_update(ZHAO, "进展顺利", reply_to=int(marker.message_id)))
     assert "这是哪项任务的" in last_text(request_layer)
     question = request_layer.sent()[-1]
     assert set(question.buttons) == {f"a:pick:{ledger.id('1')}", f"a:pick:{ledger.id('3')}"}
@@ -516,7 +533,16 @@ async def test_private_chats_get_at_most_one_message_per_second(
 
     dispatcher.sleep = fake_sleep
     await dispatcher.drain()
-    assert len([c for c in request_layer.sent() if int(c.params["chat_id"]) == zhao.chat_id]) == 2
+    assert (
+        len(
+            [
+                c
+                for c in request_layer.sent()
+                if int(c.params["chat_id"]) == telegram_id(session, zhao)
+            ]
+        )
+        == 2
+    )
     assert len(waits) == 1 and 0.9 < waits[0] <= 1.0
 
 
@@ -545,7 +571,7 @@ async def test_file_over_the_limit_is_refused_before_download(
         app,
         message_update(
             SUN,
-            reply_to=row.sent_message_id,
+            reply_to=message_id_of(session, row),
             document={
                 "file_id": "BIG",
                 "file_unique_id": "uBIG",

@@ -28,6 +28,7 @@ from ledger.models import (
 from ledger.workdays import WorkCalendar
 from tests.bot.conftest import TODAY, USERS, callback_update, feed, message_update
 from tests.bot.test_bot import last_text, sweep_and_dispatch, task
+from tests.factories import message_id_of
 
 ZHAO, SUN, CHEN, LI, ZHANG, WANG = (
     USERS[n] for n in ("赵磊", "孙丽", "陈静", "李明", "张伟", "王建国")
@@ -73,7 +74,10 @@ async def test_done_reply_to_a_long_term_request_is_recorded_as_this_months_prog
     row = session.exec(select(Outbox).where(Outbox.kind == "long_term_request")).one()
     assert row.status == OutboxStatus.SENT
     await feed(
-        app, message_update(SUN, "已完成，与江苏盐城市建立交流机制", reply_to=row.sent_message_id)
+        app,
+        message_update(
+            SUN, "已完成，与江苏盐城市建立交流机制", reply_to=message_id_of(session, row)
+        ),
     )
     answer = last_text(request_layer)
     assert "长期坚持任务，不销号" in answer and "2026年11月的进展报告" in answer
@@ -149,7 +153,7 @@ async def test_a_caption_done_on_a_photo_says_it_submitted(
     await sweep_and_dispatch(app, session, settings, clock, request_layer)
     row = reminder_of(session, ledger.id("2"))
     request_layer.files["P1"] = b"\xff\xd8photo"
-    update = message_update(SUN, reply_to=row.sent_message_id, caption="已完成，现场已整改")
+    update = message_update(SUN, reply_to=message_id_of(session, row), caption="已完成，现场已整改")
     update["message"]["photo"] = [
         {"file_id": "P1", "file_unique_id": "uP1", "width": 10, "height": 10, "file_size": 7}
     ]
@@ -295,7 +299,9 @@ async def test_evidence_files_are_buttons_in_task_and_pending(
 ):
     await sweep_and_dispatch(app, session, settings, clock, request_layer)
     row = reminder_of(session, ledger.id("2"))
-    await upload(app, request_layer, SUN, "E1", b"%PDF-1.4 proof", reply_to=row.sent_message_id)
+    await upload(
+        app, request_layer, SUN, "E1", b"%PDF-1.4 proof", reply_to=message_id_of(session, row)
+    )
     await feed(app, message_update(SUN, f"/done {ledger.id('2')} 已整改"))
     evidence = session.exec(select(Evidence)).one()
     await feed(app, message_update(CHEN, f"/task {ledger.id('2')}"))

@@ -14,13 +14,14 @@ import pytest
 from sqlmodel import Session, select
 
 from ledger import delivery
+from ledger.contacts import returned
 from ledger.context import Actor, WorkContext
 from ledger.delivery import RateLimited, Refused, Transient, Unreachable
-from ledger.enums import OutboxStatus, Via
+from ledger.enums import Channel, OutboxStatus, Via
 from ledger.models import AuditEvent, DeliveryWorker, Official, Outbox, Task
-from ledger.officials import returned
 from ledger.worker import Worker
 from tests.bot.conftest import USERS
+from tests.factories import reachable
 from tests.support.fake_sender import Crashed, FakeSender
 
 pytestmark = pytest.mark.usefixtures("ledger")
@@ -42,6 +43,7 @@ def queue(engine, clock, ledger, *, names=("赵磊",), per_person=1, title=""):
             for _ in range(per_person):
                 session.add(
                     Outbox(
+                        channel="telegram",  # routed, as queuing would
                         recipient_id=official.id,
                         kind="nudge",
                         task_id=ledger.id("1"),
@@ -130,7 +132,7 @@ async def test_a_blocked_person_gets_what_waited_when_they_come_back(
     await worker.drain()
     with Session(engine) as session:
         zhao = session.exec(select(Official).where(Official.name == "赵磊")).one()
-    assert zhao.reachable is False
+        assert reachable(session, zhao) is False
     assert [r.status for r in rows(engine)] == [OutboxStatus.PENDING]
     await worker.drain()
     assert [a.address for a in sender.accepted] == [str(CHEN)]  # the supervisor was told
@@ -142,8 +144,10 @@ async def test_a_blocked_person_gets_what_waited_when_they_come_back(
         ctx = WorkContext(
             session=session, now=clock.now(), actor=Actor(via=Via.TELEGRAM), settings=settings
         )
-        assert returned(ctx, telegram_user_id=ZHAO) == 4  # the one that met the block, and 3 more
-        assert returned(ctx, telegram_user_id=ZHAO) == 0  # reachable already: nothing to do
+        assert (
+            returned(ctx, Channel.TELEGRAM, str(ZHAO)) == 4
+        )  # the one that met the block, and 3 more
+        assert returned(ctx, Channel.TELEGRAM, str(ZHAO)) == 0  # reachable already: nothing to do
         session.commit()
         assert session.exec(select(AuditEvent).where(AuditEvent.action == "reachable")).one()
     await worker.drain()
@@ -182,6 +186,7 @@ async def test_a_list_that_kept_failing_is_superseded_by_the_next(
         for day in ("d1", "d2"):
             session.add(
                 Outbox(
+                    channel="telegram",  # routed, as queuing would
                     recipient_id=chen.id,
                     kind="pending_list",
                     stage=day,

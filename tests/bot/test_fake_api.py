@@ -16,6 +16,7 @@ from bot.dispatcher import Dispatcher
 from ledger.enums import OutboxStatus
 from ledger.models import Official, Outbox, Task
 from tests.bot.conftest import TOKEN, USERS, feed, message_update
+from tests.factories import message_id_of, reachable
 from tests.support.fake_bot_api import FakeBotApi, Fault
 
 pytestmark = pytest.mark.usefixtures("ledger")
@@ -86,6 +87,7 @@ def queue(engine, clock, name="赵磊", n=1):
         for i in range(n):
             session.add(
                 Outbox(
+                    channel="telegram",  # routed, as queuing would
                     dedupe_key=f"f:{official.id}:{i}",
                     recipient_id=official.id,
                     kind="nudge",
@@ -118,7 +120,7 @@ async def test_message_arrives_in_the_real_wire_format(dispatcher, engine, clock
     official = queue(engine, clock)
     await dispatcher.drain()
     [sent] = fake.sent_messages()
-    assert sent.chat_id == official.chat_id and "【催办】" in sent.text
+    assert sent.chat_id == USERS[official.name] and "【催办】" in sent.text
     assert (
         next(
             b["callback_data"]
@@ -127,7 +129,8 @@ async def test_message_arrives_in_the_real_wire_format(dispatcher, engine, clock
         )
         == "a:done:1"
     )
-    assert rows(engine)[0].sent_message_id == sent.message_id
+    with Session(engine) as session:
+        assert message_id_of(session, rows(engine)[0]) == sent.message_id
 
 
 @pytest.mark.parametrize(
@@ -172,7 +175,7 @@ async def test_blocked_then_back_gets_what_waited(app, dispatcher, engine, clock
     fake.inject(Fault("status", 403, "Forbidden: bot was blocked by the user"))
     await dispatcher.drain()
     with Session(engine) as session:
-        assert session.get(Official, zhao.id).reachable is False
+        assert reachable(session, zhao) is False
     assert [r.status for r in rows(engine) if r.recipient_id == zhao.id] == ["pending"] * 2
     await dispatcher.drain()
     assert [s.chat_id for s in fake.sent_messages()] == [USERS["陈静"]]  # the supervisor told
@@ -180,9 +183,9 @@ async def test_blocked_then_back_gets_what_waited(app, dispatcher, engine, clock
     fake.per_chat_interval = 0  # the reply and the notices follow each other at once
     await feed(app, message_update(USERS["赵磊"], "/help"))  # they unblocked the bot
     with Session(engine) as session:
-        assert session.get(Official, zhao.id).reachable is True
+        assert reachable(session, zhao) is True
     await dispatcher.drain()
-    to_zhao = [s for s in fake.sent_messages() if s.chat_id == zhao.chat_id]
+    to_zhao = [s for s in fake.sent_messages() if s.chat_id == USERS["赵磊"]]
     assert len(to_zhao) == 3 and sum("【催办】" in s.text for s in to_zhao) == 2  # help + both
     assert {r.status for r in rows(engine) if r.recipient_id == zhao.id} == {"sent"}
 
@@ -196,6 +199,7 @@ async def test_a_digest_of_120_buttons_is_sent_within_telegrams_limits(
         for i in range(40):
             session.add(
                 Outbox(
+                    channel="telegram",  # routed, as queuing would
                     recipient_id=zhao.id,
                     kind="reminder",
                     task_id=ledger.id("1"),

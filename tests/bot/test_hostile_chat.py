@@ -12,6 +12,7 @@ from bot.callbacks import decode
 from ledger.enums import Duty, ExtensionStatus, OfficialRole, TaskStatus
 from ledger.models import AuditEvent, ExtensionRequest, Official, Task, TaskPerson
 from tests.bot.conftest import USERS, callback_update, feed, message_update
+from tests.factories import message_id_of
 
 ZHAO, SUN, CHEN, ADMIN = (USERS[n] for n in ("赵磊", "孙丽", "陈静", "管理员"))
 GENERIC = "处理出错"
@@ -241,13 +242,10 @@ async def test_refused_evidence_is_deleted(app, session, settings, clock, ledger
     from ledger.models import Outbox
 
     def reminder(ref):
-        return (
-            session.exec(
-                select(Outbox).where(Outbox.task_id == ledger.id(ref), Outbox.kind == "reminder")
-            )
-            .first()
-            .sent_message_id
-        )
+        row = session.exec(
+            select(Outbox).where(Outbox.task_id == ledger.id(ref), Outbox.kind == "reminder")
+        ).first()
+        return message_id_of(session, row)
 
     # over the limit, but Telegram did not report the size: only the download shows it
     settings.max_evidence_mb = 1
@@ -299,7 +297,7 @@ async def test_invite_guesses_are_throttled_and_audited_once_per_burst(
     from tests.factories import cli_ctx
 
     session.add(Official(name="新人", created_at=clock.now()))
-    invite = create_invite(cli_ctx(session, settings, clock.now()), "新人", bot_username="zg_bot")
+    invite = create_invite(cli_ctx(session, settings, clock.now()), "新人")
     session.commit()
 
     def audited(action):

@@ -7,13 +7,14 @@ import ssl
 from email.header import decode_header, make_header
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from channels.email import EmailSender
 from channels.wecom import WeComSender
 from config import load_settings
+from ledger.contacts import contact_of
 from ledger.enums import Channel, OutboxStatus
-from ledger.models import Contact
+from ledger.models import AuditEvent
 from tests.channels.conftest import (
     action_target,
     crash,
@@ -131,7 +132,7 @@ async def test_a_refused_address_moves_the_notice_to_the_next_channel(
 ):
     """Email first for 赵磊 (--prefer email); the relay knows no such mailbox: the contact is
     marked unreachable and the notice goes out on WeCom, once, and nobody else is told."""
-    from ledger.contacts import set_preference
+    from ledger.contacts import prefer
     from ledger.context import Actor, WorkContext
     from ledger.enums import Via
 
@@ -144,7 +145,7 @@ async def test_a_refused_address_moves_the_notice_to_the_next_channel(
             ctx = WorkContext(
                 session=session, now=clock.now(), actor=Actor(via=Via.CLI), settings=settings
             )
-            set_preference(ctx, official(session, "赵磊"), "email")
+            prefer(ctx, official(session, "赵磊"), "email")
             session.commit()
         queue_nudges(engine, clock, ledger)
         worker = make_worker(
@@ -159,8 +160,14 @@ async def test_a_refused_address_moves_the_notice_to_the_next_channel(
     assert row.status == OutboxStatus.SENT and row.channel == Channel.WECOM
     assert outbox(engine, "escalation") == []  # another channel reached him: nobody told
     with Session(engine) as session:
-        contact = session.get(Contact, (official(session, "赵磊").id, Channel.EMAIL))
-        assert contact.reachable is False and "550" in contact.refused_reason
+        contact = contact_of(session, official(session, "赵磊").id, Channel.EMAIL)
+        assert contact is not None and contact.reachable is False
+        [event] = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.action == "unreachable", AuditEvent.official_id == contact.official_id
+            )
+        ).all()
+        assert "550" in str(event.after)  # why, for the operator
 
 
 async def test_a_crash_after_the_relay_took_it_resends_with_the_same_message_id(

@@ -96,7 +96,7 @@ async def test_thirty_messages_to_one_robot_stay_below_its_limit(
     from ledger.outbox import insert_ignore, outbox_row
 
     with Session(engine) as session:
-        chats = {g.channel: g.chat_id for g in session.exec(select(GroupSubscription))}
+        chats = {g.channel: g for g in session.exec(select(GroupSubscription))}
         insert_ignore(
             session,
             [
@@ -106,7 +106,7 @@ async def test_thirty_messages_to_one_robot_stay_below_its_limit(
                     not_before=clock.now(),
                     now=clock.now(),
                     dedupe_key=f"pace:{channel}:{n}",
-                    chat_id=chat,
+                    group=chat,
                     task_id=ledger.id("1"),
                     stage=f"p{n}",
                     params={"task_id": ledger.id("1"), "by": f"陈静（{n}）"},

@@ -7,11 +7,12 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from channels.wecom import WeComSender
+from ledger.contacts import contact_of
 from ledger.enums import Channel, OutboxStatus
-from ledger.models import Contact
+from ledger.models import AuditEvent
 from tests.channels.conftest import (
     action_target,
     crash,
@@ -116,8 +117,14 @@ async def test_an_unknown_userid_is_marked_unreachable_and_the_supervisor_told(
     await worker.drain()
     await worker.drain()
     with Session(engine) as session:
-        contact = session.get(Contact, (official(session, "赵磊").id, Channel.WECOM))
-        assert contact.reachable is False and "81013" in contact.refused_reason
+        contact = contact_of(session, official(session, "赵磊").id, Channel.WECOM)
+        assert contact is not None and contact.reachable is False
+        [event] = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.action == "unreachable", AuditEvent.official_id == contact.official_id
+            )
+        ).all()
+        assert "81013" in str(event.after)  # why, for the operator
     assert [r.status for r in outbox(engine)] == [OutboxStatus.PENDING]  # waits for a contact
     told = [s for s in wecom.shown if s.user == "chenjing"]
     assert len(told) == 1 and "赵磊" in told[0].card["description"]

@@ -22,9 +22,9 @@ from sqlmodel import Session, func, select
 
 from ledger.db import make_engine
 from ledger.migrate import upgrade
-from ledger.models import DeliveryWorker, Official, Outbox, SweepRun, Task
+from ledger.models import DeliveryWorker, Outbox, SweepRun, Task
 from tests.factories import NOTICE_KEY, task_row, write_xlsx
-from tests.support.bulk import bound_officials, pending_nudges
+from tests.support.bulk import insert_bound_officials, pending_nudges
 from tests.support.fake_bot_api import FakeBotApi
 
 TOKEN = "123456:CRASHTESTTOKENabcdefghijklmnop"
@@ -79,7 +79,7 @@ def test_run_killed_repeatedly_delivers_everything(tmp_path, database_url, capsy
     now = datetime.now(UTC) - timedelta(minutes=1)
     messages, kills_wanted = 300, 8
     with Session(engine) as session:
-        session.execute(sa.insert(Official), bound_officials(messages, now=now, chat_base=30_000))
+        insert_bound_officials(session, messages, now=now, chat_base=30_000)
         session.execute(sa.insert(Outbox), pending_nudges(messages, now=now, by="陈静"))
         session.commit()
     fake = FakeBotApi().start()

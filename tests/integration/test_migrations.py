@@ -15,6 +15,26 @@ def tables(engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
 
 
+def plain_insert(connection, table: str, **values) -> int | None:
+    """A row as an old schema holds it (the models describe only the newest): the columns
+    given, every other required one filled with an empty value of its type."""
+    from datetime import datetime
+
+    columns = sa.inspect(connection).get_columns(table)
+    for column in columns:
+        if column["name"] in values or column["nullable"] or column["name"] == "id":
+            continue
+        python = column["type"].python_type
+        empty = {str: "", int: 0, bool: False, dict: {}}.get(python)
+        values[column["name"]] = datetime(2026, 11, 2, 1, 0) if empty is None else empty
+    shape = sa.table(table, *(sa.column(c["name"], c["type"]) for c in columns))
+    if "id" not in {c["name"] for c in columns}:
+        connection.execute(shape.insert().values(**values))
+        return None
+    result = connection.execute(shape.insert().values(**values).returning(sa.column("id")))
+    return int(result.scalar_one())
+
+
 def test_stairway_up_down_up(database_url):
     engine = make_engine(database_url)
     try:
@@ -75,21 +95,30 @@ def test_notice_key_migration_keeps_what_was_queued(database_url, settings, tmp_
 
     from sqlmodel import Session, select
 
-    from ledger.models import Official, Outbox, Task
+    from ledger.models import Outbox
     from ledger.outbox import insert_ignore, outbox_row
     from tests.conftest import SHANGHAI_9AM_UTC as NOW
-    from tests.factories import build_ledger
 
     engine = make_engine(database_url)
     try:
-        # the ledger is built with today's models, then the schema goes back to 0002
-        upgrade(engine)
-        with Session(engine) as session:
-            build_ledger(session, settings, NOW, tmp_path, today=date(2026, 11, 2))
-            task = session.exec(select(Task).where(Task.ref == "1")).one()
-            owner = session.exec(select(Official).where(Official.name == "赵磊")).one()
-            task_id, owner_id = task.id, owner.id
-        downgrade(engine, "0002")
+        upgrade(engine, "0002")
+        with engine.begin() as connection:
+            round_id = plain_insert(connection, "round", name="第一轮")
+            aspect_id = plain_insert(connection, "aspect", round_id=round_id, number=1, title="一")
+            problem_id = plain_insert(connection, "problem", aspect_id=aspect_id, title="1")
+            owner_id = plain_insert(connection, "official", name="赵磊", reachable=True)
+            task_id = plain_insert(
+                connection,
+                "task",
+                round_id=round_id,
+                problem_id=problem_id,
+                ref="1",
+                title="任务",
+                kind="deadline",
+                role="lead",
+                status="in_progress",
+                deadline=date(2026, 12, 2),
+            )
         with Session(engine) as session:
             old = {
                 "channel": "telegram",
@@ -181,7 +210,6 @@ def test_notice_key_migration_keeps_what_was_queued(database_url, settings, tmp_
                 not_before=NOW,
                 now=NOW,
                 dedupe_key="wd:chat7",
-                chat_id=7,
                 stage="2026-W45",
             )
             assert insert_ignore(session, [outbox_row(**again), outbox_row(**digest)]) == 0
@@ -192,5 +220,112 @@ def test_notice_key_migration_keeps_what_was_queued(database_url, settings, tmp_
         with Session(engine) as session:
             keys = session.exec(select(Outbox.dedupe_key)).all()
             assert "" not in keys and len(set(keys)) == len(keys) == 5
+    finally:
+        engine.dispose()
+
+
+def test_contacts_migration_moves_bound_accounts_and_their_reachability(database_url):
+    """0007 turns a bound person's Telegram account into their telegram contact, keeping
+    whether they can be reached; unbound people get none."""
+    from datetime import datetime
+
+    engine = make_engine(database_url)
+    at = datetime(2026, 11, 2, 1, 0)
+    try:
+        upgrade(engine, "0006_i16_web")
+        people = [
+            (1, "赵磊", 9_000_000_001, True, at),
+            (2, "孙丽", 77, False, at),
+            (3, "陈静", None, True, None),
+        ]
+        with engine.begin() as connection:
+            for id_, name, telegram, reachable, bound_at in people:
+                plain_insert(
+                    connection,
+                    "official",
+                    id=id_,
+                    name=name,
+                    role="owner",
+                    language="zh",
+                    telegram_user_id=telegram,
+                    chat_id=telegram,
+                    reachable=reachable,
+                    bound_at=bound_at,
+                )
+        with engine.begin() as connection:
+            plain_insert(connection, "group_subscription", chat_id=-100123, title="领导小组")
+            sent = {"status": "sent", "channel": "telegram", "params": {}}
+            plain_insert(
+                connection,
+                "outbox",
+                **sent,
+                recipient_id=1,
+                kind="nudge",
+                text_key="notice.nudge",
+                dedupe_key="n1",
+                chat_id=9_000_000_001,
+                sent_message_id=55,
+            )
+            plain_insert(  # a prompt marker: it only threads replies
+                connection,
+                "outbox",
+                **{**sent, "params": {"action": "extend"}},
+                recipient_id=2,
+                kind="prompt",
+                dedupe_key="prompt:77:56",
+                chat_id=77,
+                sent_message_id=56,
+            )
+            waiting = {"status": "pending", "channel": "telegram", "params": {}}
+            plain_insert(
+                connection,
+                "outbox",
+                **waiting,
+                kind="weekly_digest",
+                dedupe_key="wd",
+                chat_id=-100123,
+            )
+            plain_insert(
+                connection, "outbox", **waiting, recipient_id=3, kind="nudge", dedupe_key="n3"
+            )
+        upgrade(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT official_id, channel, address, reachable, bound_at FROM contact"
+                    " ORDER BY official_id"
+                )
+            ).all()
+            threads = connection.execute(
+                sa.text(
+                    "SELECT channel, address, message_id, outbox_id IS NOT NULL, kind, params"
+                    " FROM sent_message ORDER BY message_id"
+                )
+            ).all()
+            outbox = connection.execute(
+                sa.text("SELECT kind, channel, group_id FROM outbox ORDER BY id")
+            ).all()
+            groups = connection.execute(
+                sa.text("SELECT id, channel, address FROM group_subscription")
+            ).all()
+        assert [tuple(r[:4]) for r in rows] == [
+            (1, "telegram", "9000000001", True),
+            (2, "telegram", "77", False),
+        ]
+        assert all(r[4] is not None for r in rows)
+        # replies still find what they answer; the prompt marker left the outbox
+        assert [tuple(t[:5]) for t in threads] == [
+            ("telegram", "9000000001", "55", True, "nudge"),
+            ("telegram", "77", "56", False, "prompt"),
+        ]
+        assert "extend" in str(threads[1][5])
+        assert [tuple(g[1:]) for g in groups] == [("telegram", "-100123")]
+        assert outbox == [
+            ("nudge", "telegram", None),
+            ("weekly_digest", "telegram", groups[0][0]),  # the group's row names the group
+            ("nudge", None, None),  # 陈静 has no contact: routed when she binds
+        ]
+        downgrade(engine, "0006_i16_web")
+        upgrade(engine)
     finally:
         engine.dispose()

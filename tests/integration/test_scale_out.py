@@ -24,11 +24,11 @@ from jobs.policy import SweepPolicy
 from jobs.runner import run_scheduled_sweep
 from ledger.clock import FakeClock
 from ledger.enums import Duty, OutboxStatus
-from ledger.models import Aspect, Official, Outbox, Problem, Round, SweepRun, Task, TaskPerson
+from ledger.models import Aspect, Outbox, Problem, Round, SweepRun, Task, TaskPerson
 from ledger.workdays import WorkCalendar
 from tests.bot.conftest import TOKEN
 from tests.fakes import RecordingRequest
-from tests.support.bulk import bound_officials
+from tests.support.bulk import insert_bound_officials
 
 ITEMS = 2000
 TUESDAY = date(2026, 11, 3)
@@ -46,9 +46,7 @@ def bulk_ledger(engine) -> None:
             session.add(row)
             session.flush()  # no ORM relationships: insert parents first
         session.commit()
-        session.execute(
-            sa.insert(Official), bound_officials(ITEMS, now=NOW, chat_base=10_000, name="责任人")
-        )
+        insert_bound_officials(session, ITEMS, now=NOW, chat_base=10_000, name="责任人")
         session.execute(
             sa.insert(Task),
             [

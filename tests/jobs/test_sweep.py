@@ -60,7 +60,7 @@ def queued(session, result):
     names = {o.id: o.name for o in session.exec(select(Official))}
     return sorted(
         (
-            names.get(r.recipient_id, r.chat_id),
+            names.get(r.recipient_id, r.group_id),
             r.kind,
             r.stage.split(":")[0] + ":" + r.stage.split(":")[-1] if r.stage else "",
         )

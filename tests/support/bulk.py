@@ -5,24 +5,44 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 
-def bound_officials(count: int, *, now: datetime, chat_base: int, name: str = "人员") -> list[Any]:
-    """Owners 1..count, each bound to chat `chat_base + id` (their Telegram user id too)."""
-    return [
-        {
-            "id": i,
-            "name": f"{name}{i}",
-            "unit": "",
-            "title": "",
-            "role": "owner",
-            "language": "zh",
-            "telegram_user_id": chat_base + i,
-            "chat_id": chat_base + i,
-            "reachable": True,
-            "created_at": now,
-        }
-        for i in range(1, count + 1)
-    ]
+from ledger.models import Contact, Official
+
+
+def insert_bound_officials(
+    connection: Any, count: int, *, now: datetime, chat_base: int, name: str = "人员"
+) -> None:
+    """Owners 1..count, each bound on Telegram as user (and private chat) `chat_base + id`."""
+    connection.execute(
+        sa.insert(Official),
+        [
+            {
+                "id": i,
+                "name": f"{name}{i}",
+                "unit": "",
+                "title": "",
+                "role": "owner",
+                "language": "zh",
+                "created_at": now,
+            }
+            for i in range(1, count + 1)
+        ],
+    )
+    connection.execute(
+        sa.insert(Contact),
+        [
+            {
+                "official_id": i,
+                "channel": "telegram",
+                "address": str(chat_base + i),
+                "reachable": True,
+                "preferred": False,
+                "bound_at": now,
+            }
+            for i in range(1, count + 1)
+        ],
+    )
 
 
 def pending_nudges(count: int, *, now: datetime, by: str) -> list[Any]:

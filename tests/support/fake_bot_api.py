@@ -297,6 +297,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0) or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client died mid-request (a SIGKILL): Telegram sends nothing
+            self.close_connection = True
+            return
         if not self.path.startswith("/bot"):  # as Telegram answers a wrong API_BASE_URL path
             self._json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
             return

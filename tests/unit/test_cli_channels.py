@@ -5,6 +5,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from ledger.db import make_engine
+from ledger.enums import Channel
 from ledger.models import AuditEvent, GroupSubscription
 from tests.factories import task_row, write_xlsx
 from tests.unit.test_cli import db, run  # noqa: F401  (the CLI on a real database)
@@ -109,7 +110,7 @@ def test_groups_are_audited(db, capsys, database_url):  # noqa: F811
     engine = make_engine(database_url)
     with Session(engine) as session:
         [group] = session.exec(select(GroupSubscription)).all()
-        assert group.chat_id < -(2**61)  # below every Telegram chat id
+        assert (group.channel, group.address) == (Channel.WECOM_ROBOT, WECOM_HOOK)
         [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "group_add")).all()
         assert "0ec2sifa5aaa" not in str(event.after)
     engine.dispose()

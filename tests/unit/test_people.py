@@ -15,7 +15,7 @@ from ledger.migrate import upgrade
 from ledger.models import Official, Task, TaskPerson
 from ledger.names import clean_name, split_name_title
 from tests.conftest import SHANGHAI_9AM_UTC
-from tests.factories import cli_ctx, task_row, write_xlsx
+from tests.factories import cli_ctx, task_row, telegram_id, write_xlsx
 
 NOW = SHANGHAI_9AM_UTC
 CLOCK = FakeClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
@@ -141,7 +141,7 @@ def test_migration_merges_duplicates_keeping_tasks_bindings_and_audit(database_u
             people = {o.name: o for o in session.exec(select(Official))}
             assert sorted(people) == ["刘倩", "孙明", "陈静"]
             liu, sun = people["刘倩"], people["孙明"]
-            assert liu.id == 2 and liu.telegram_user_id == 777  # the binding kept
+            assert liu.id == 2 and telegram_id(session, liu) == 777  # the binding kept
             assert sun.title == "股长"
             owners = session.exec(select(TaskPerson).where(TaskPerson.duty == Duty.OWNER)).all()
             assert sorted((p.task_id, p.official_id) for p in owners) == [(1, 2), (2, 2)]

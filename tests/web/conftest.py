@@ -15,7 +15,7 @@ from ledger.context import Actor, WorkContext
 from ledger.enums import Via
 from ledger.models import Official
 from tests.conftest import SHANGHAI_9AM_UTC
-from tests.factories import build_ledger
+from tests.factories import bind_telegram, build_ledger
 from web.app import build_web_app
 
 SECRET = "test-web-secret-0123456789abcdefghijklmnop"
@@ -38,8 +38,8 @@ def settings(tmp_path, database_url) -> Settings:
 def ledger(session, settings, tmp_path):
     built = build_ledger(session, settings, SHANGHAI_9AM_UTC, tmp_path, today=TODAY)
     for i, official in enumerate(session.exec(select(Official)), start=1):
-        official.chat_id = 9000 + i  # reachable by Telegram: fresh links can be queued
-        session.add(official)
+        # reachable by Telegram: fresh links can be queued
+        bind_telegram(session, official, 9000 + i, now=SHANGHAI_9AM_UTC)
     session.commit()
     return built
 
