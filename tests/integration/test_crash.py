@@ -132,15 +132,22 @@ def test_run_killed_repeatedly_delivers_everything(tmp_path, database_url, capsy
     assert took <= 30
     assert killed_during[-1][1] < messages  # the kills really fell during delivery
     assert duplicates <= kills  # at most one per kill: each part is recorded as accepted
-    with Session(engine) as session:
-        statuses = dict(
-            session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
-        )
-        assert session.exec(select(func.count()).select_from(DeliveryWorker)).one() == 0
-    assert statuses == {"sent": messages}
+    try:
+        with Session(engine) as session:
+            statuses = dict(
+                session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
+            )
+            workers = session.exec(select(func.count()).select_from(DeliveryWorker)).one()
+    finally:
+        engine.dispose()  # also when an assertion below fails: no connection left for the GC
+    assert statuses == {"sent": messages}  # nothing left claimed or waiting
+    if database_url.startswith("sqlite"):
+        # SQLite releases every earlier claim at start, so the last graceful stop leaves none;
+        # on PostgreSQL the beat of the last killed process may still be younger than three
+        # intervals when delivery is done; a live worker reaps it once it is older
+        assert workers == 0
     assert process.returncode == 0
     assert TOKEN.encode() not in stderr and b"<token>" in stderr  # DEBUG logs, scrubbed
-    engine.dispose()
 
 
 def test_import_killed_midway_is_all_or_nothing(tmp_path, database_url):
