@@ -96,7 +96,8 @@ def holder(session: Session, channel: Channel, address: str) -> Official | None:
 @dataclass(frozen=True)
 class Routing:
     """The channels a deployment routes to, in order: `delivery.channel_order`, kept to the
-    channels whose sender runs. `ALL` (every channel, `Channel` order) is the default."""
+    channels whose sender runs. `ALL` (every channel a notice can go on, `Channel` order; a
+    mobile number only serves robots' @-mentions) is the default."""
 
     order: tuple[Channel, ...]
 
@@ -106,7 +107,7 @@ class Routing:
         return cls(tuple(Channel(c) for c in configured if Channel(c) in live))
 
 
-ALL = Routing(tuple(Channel))
+ALL = Routing(PERSON_CHANNELS)
 
 
 def _routing(official_id: Any, routing: Routing = ALL) -> Any:

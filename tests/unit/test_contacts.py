@@ -116,6 +116,20 @@ def test_a_row_is_routed_when_queued_and_rerouted_when_contacts_change(session, 
     assert row.channel == Channel.TELEGRAM and route(session, sun.id) is None  # waits there
 
 
+def test_a_mobile_number_alone_does_not_make_a_person_reachable(session, settings, people):
+    """A 手机号 serves robots' @-mentions: no notice is routed to it, so someone with only a
+    mobile number stays unbound (listed in the digest as not yet reachable)."""
+    ctx = cli_ctx(session, settings, NOW)
+    sun = people["孙丽"]
+    set_contact(ctx, sun, Channel.MOBILE, "13912345678")
+    assert route(session, sun.id) is None
+    [row] = _queue_nudge(session, settings, sun)
+    assert row.channel is None
+    set_contact(ctx, sun, Channel.EMAIL, "sunli@example.gov.cn")
+    session.refresh(row)
+    assert row.channel == Channel.EMAIL
+
+
 def test_a_group_is_subscribed_once_and_only_by_supervisors_or_admins(session, settings, people):
     from ledger.errors import NotAllowed
     from ledger.groups import subscribe
