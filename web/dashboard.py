@@ -195,12 +195,10 @@ def routes(services: WebServices) -> list[Route]:
             f'<span><button type="submit">{t("web.filter", lang)}</button> '
             f'<a class="button quiet" href="/dash">{t("web.clear", lang)}</a></span></form>'
         )
-        rows = "".join(_ledger_row(v, lang) for v in data.rows) or (
-            f'<tr><td colspan="7">{t("web.none", lang)}</td></tr>'
-        )
-        heads = "".join(
-            f"<th>{t(f'web.col.{c}', lang)}</th>"
-            for c in ("ref", "task", "deadline", "light", "status", "owners", "unit")
+        table = _ledger_table(
+            ("ref", "task", "deadline", "light", "status", "owners", "unit"),
+            "".join(_ledger_row(v, lang) for v in data.rows),
+            lang,
         )
         charts = (
             '<div class="charts">'
@@ -218,9 +216,7 @@ def routes(services: WebServices) -> list[Route]:
         body = (
             f"<h1>{t('web.title', lang)}</h1>{buttons}{filters}"
             f'<p class="muted">{t("web.count", lang, shown=len(data.rows), total=data.in_scope)}</p>'
-            f"{charts}"
-            f'<div class="table-wrap"><table class="ledger"><thead><tr>{heads}</tr></thead>'
-            f"<tbody>{rows}</tbody></table></div>"
+            f"{charts}{table}"
         )
         return frame(session, "board", render("web.title", lang), body)
 
@@ -229,30 +225,22 @@ def routes(services: WebServices) -> list[Route]:
         lang = session.official.language
         with services.work(session.official.id) as ctx:
             rows = board.overdue(ctx, services.calendar)
-        heads = "".join(
-            f"<th>{t(f'web.col.{c}', lang)}</th>"
-            for c in ("ref", "task", "deadline", "overdue", "wdays", "level", "owners")
+        body_rows = "".join(
+            "<tr>"
+            f'<td data-label="{t("web.col.ref", lang)}">{e(r.view.task.ref)}</td>'
+            f'<td><a href="/dash/task/{r.view.id}">#{r.view.id} {e(r.view.task.title)}</a></td>'
+            f'<td data-label="{t("web.col.deadline", lang)}">{e(r.view.task.deadline)}</td>'
+            f'<td data-label="{t("web.col.overdue", lang)}">{light_badge("red", lang)} {r.view.days_overdue}</td>'
+            f'<td data-label="{t("web.col.wdays", lang)}">{r.working_days}</td>'
+            f'<td data-label="{t("web.col.level", lang)}">{_level(r.view.task.escalation_level, lang)}</td>'
+            f'<td data-label="{t("web.col.owners", lang)}">{e("、".join(r.view.owners) or "—")}</td>'
+            "</tr>"
+            for r in rows
         )
-        body_rows = (
-            "".join(
-                "<tr>"
-                f'<td data-label="{t("web.col.ref", lang)}">{e(r.view.task.ref)}</td>'
-                f'<td><a href="/dash/task/{r.view.id}">#{r.view.id} {e(r.view.task.title)}</a></td>'
-                f'<td data-label="{t("web.col.deadline", lang)}">{e(r.view.task.deadline)}</td>'
-                f'<td data-label="{t("web.col.overdue", lang)}">{light_badge("red", lang)} {r.view.days_overdue}</td>'
-                f'<td data-label="{t("web.col.wdays", lang)}">{r.working_days}</td>'
-                f'<td data-label="{t("web.col.level", lang)}">{_level(r.view.task.escalation_level, lang)}</td>'
-                f'<td data-label="{t("web.col.owners", lang)}">{e("、".join(r.view.owners) or "—")}</td>'
-                "</tr>"
-                for r in rows
-            )
-            or f'<tr><td colspan="7">{t("web.none", lang)}</td></tr>'
+        table = _ledger_table(
+            ("ref", "task", "deadline", "overdue", "wdays", "level", "owners"), body_rows, lang
         )
-        body = (
-            f"<h1>{t('web.overdue_title', lang)}</h1>"
-            f'<div class="table-wrap"><table class="ledger"><thead><tr>{heads}</tr></thead>'
-            f"<tbody>{body_rows}</tbody></table></div>"
-        )
+        body = f"<h1>{t('web.overdue_title', lang)}</h1>{table}"
         return frame(session, "overdue", render("web.overdue_title", lang), body)
 
     @signed
@@ -489,6 +477,17 @@ def _download(path: Path, folder: Path) -> Response:
         media_type=media,
         headers={"content-disposition": content_disposition(path.name, False)},
         background=BackgroundTask(cleanup),
+    )
+
+
+def _ledger_table(columns: tuple[str, ...], rows: str, lang: str) -> str:
+    """A table of tasks (the ledger, the overdue list): its headings, and a line saying so when
+    there are no rows."""
+    heads = "".join(f"<th>{t(f'web.col.{c}', lang)}</th>" for c in columns)
+    body = rows or f'<tr><td colspan="{len(columns)}">{t("web.none", lang)}</td></tr>'
+    return (
+        f'<div class="table-wrap"><table class="ledger"><thead><tr>{heads}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
     )
 
 
