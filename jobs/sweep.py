@@ -133,7 +133,7 @@ class _Sweep:
         self.raised: Counter[int] = Counter()
         self.horizon: list[tuple[date, int, int]] = []
         self._routes: sa.Table | None = None
-        self.first_row = 0  # no row this sweep writes has a smaller id
+        self.before_stages: list[dict[str, Any]] = []  # upcoming's, for leaders' notices
 
     # --- helpers -------------------------------------------------------------------------
     def working_days_overdue(self, deadline: date) -> int:
@@ -285,6 +285,7 @@ class _Sweep:
             )
         if not stages:
             return 0
+        self.before_stages = stages
         return self.owner_reminders(stages, "notice.reminder.owner")
 
     def owner_reminders(self, stages: list[dict[str, Any]], text_key: str) -> int:
@@ -436,35 +437,49 @@ class _Sweep:
     def queue_oversight(self, raised: Any) -> None:
         """One notice per person: the tasks raised to a level they are told of (`raised`, or
         None), and a leader's tasks whose owner this sweep reminded from `leader_from_days`
-        on (level 0, read back from the rows just written). Two levels of one task: the
-        higher."""
-        due_soon = (
-            sa.select(OUTBOX.c.task_id, PEOPLE.c.official_id, sa.literal(0))
-            # + 0: the outbox is read by its id range, task_person looked up (SQLite has no
-            # statistics and would otherwise walk every leader and look up their rows)
-            .select_from(OUTBOX.join(PEOPLE, leaders_of(OUTBOX.c.task_id + 0)))
-            .where(
-                # this sweep's rows by id (written after `first_row`): a range of the table,
-                # not a walk of the sweep index with a row lookup each
-                OUTBOX.c.id >= self.first_row,
-                OUTBOX.c.sweep_id + 0 == self.run_id,  # + 0: SQLite would take the index
-                OUTBOX.c.kind == "reminder",
-                # reminders before the deadline are urgency 1000 - days before (see upcoming)
-                OUTBOX.c.urgency.between(1000 - self.rules.leader_from_days, 1000),
-            )
-        )
+        on (level 0). Two levels of one task: the higher."""
+        due_soon = self.leaders_due_soon()
         if raised is None:
-            told = due_soon.subquery("told")
-        else:
-            told = self.escalation_told(raised, due_soon)
-        self.insert_oversight(told)
+            if due_soon is not None:  # one row per task and leader: nothing to merge
+                self.insert_oversight(due_soon.subquery("told"), merged=True)
+            return
+        self.insert_oversight(self.escalation_told(raised, due_soon))
+
+    def leaders_due_soon(self) -> Any:
+        """(task, leader, 0) for each task whose owner this sweep reminded `leader_from_days`
+        or fewer days before the deadline: the tasks of those deadlines, each checked for
+        this sweep's reminder by the outbox key (a re-run that queued no reminder tells no
+        leader). None if no such deadline is in the horizon."""
+        near = [
+            {"deadline": s["deadline"], "stage": s["stage"]}
+            for s in self.before_stages
+            if s["params"]["stage"] <= self.rules.leader_from_days
+        ][:COMPOUND_LIMIT]
+        if not near:
+            return None
+        table = literal_table(near, "near")
+        reminded = sa.exists().where(
+            OUTBOX.c.task_id == TASKS.c.id,
+            OUTBOX.c.kind == "reminder",
+            OUTBOX.c.stage == table.c.stage,
+            OUTBOX.c.sweep_id + 0 == self.run_id,  # + 0: probe by the task key, not the sweep
+        )
+        return (
+            sa.select(TASKS.c.id, PEOPLE.c.official_id, sa.literal(0))
+            .select_from(
+                TASKS.join(table, TASKS.c.deadline == table.c.deadline).join(
+                    PEOPLE, leaders_of(TASKS.c.id)
+                )
+            )
+            .where(TASKS.c.status.in_(OPEN), TASKS.c.kind != TaskKind.LONG_TERM.value, reminded)
+        )
 
     def escalation_told(self, raised: Any, due_soon: Any) -> Any:
         to_supervisors = supervisor_pairs(
             self.session, sa.select(raised.c.task_id).where(raised.c.old < 1)
         )
         told = [
-            due_soon,
+            *([] if due_soon is None else [due_soon]),
             sa.select(to_supervisors.c.task_id, to_supervisors.c.official_id, sa.literal(1)),
             sa.select(raised.c.task_id, PEOPLE.c.official_id, sa.literal(2))
             .select_from(raised.join(PEOPLE, leaders_of(raised.c.task_id)))
@@ -496,22 +511,19 @@ class _Sweep:
             raise ValueError(f"more than {COMPOUND_LIMIT} heads: not supported by the sweep")
         return found
 
-    def next_outbox_id(self) -> int:
-        return int(self.session.execute(sa.select(sa.func.max(OUTBOX.c.id))).scalar() or 0) + 1
-
-    def insert_oversight(self, told: Any) -> None:
+    def insert_oversight(self, told: Any, *, merged: bool = False) -> None:
         """One row per person: how many tasks they are told of, the highest level, and the
         `OVERSIGHT_KEPT` most urgent (highest level, then earliest deadline) as items; the
         message lists the first of those still open and counts the rest, so a supervisor of
         100k tasks gets one small row, not a list of every task."""
         cols = list(told.c)
+        if merged:  # already one row per task and person
+            level, grouped = cols[2], []
+        else:  # a person told of one task twice (two roles): the higher level
+            level, grouped = sa.func.max(cols[2]), [cols[1], cols[0]]
         per_task = (
-            sa.select(
-                cols[1].label("recipient"),
-                cols[0].label("task_id"),
-                sa.func.max(cols[2]).label("level"),
-            )
-            .group_by(cols[1], cols[0])
+            sa.select(cols[1].label("recipient"), cols[0].label("task_id"), level.label("level"))
+            .group_by(*grouped)
             .subquery("per_task")
         )
         ranked = (
@@ -790,9 +802,10 @@ class _Sweep:
                 figures = per_leader.get(person.id) or empty_figures()
             else:  # supervisors (their rounds) and heads (their unit): few, each scoped
                 figures = self.digest_figures(scope)
-            # the unbound line names only people on tasks the reader oversees
-            if person.role == OfficialRole.ADMIN:
-                everyone = everyone if everyone is not None else unbound_names(self.session, None)
+            # the unbound line names only people on tasks the reader oversees; nobody unbound
+            # at all (the usual case once everyone is reached): no query per reader
+            everyone = everyone if everyone is not None else unbound_names(self.session, None)
+            if person.role == OfficialRole.ADMIN or not everyone:
                 unbound = everyone
             else:
                 unbound = unbound_names(self.session, scope)
@@ -908,7 +921,6 @@ def sweep(
     if result.working_day:
         work = _Sweep(session, now, policy, run)
         waiting = work.pending_before()
-        work.first_row = work.next_outbox_id()
         result.by_kind["reminder"] += work.upcoming()
         result.by_kind["reminder"] += work.overdue()
         work.oversight()
