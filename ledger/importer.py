@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from ledger import audit
 from ledger.context import WorkContext
+from ledger.db import insert_rows
 from ledger.dates import (
     FIRST_YEAR,
     IMMEDIATE_WORDS,
@@ -865,13 +866,16 @@ class _Applier:
                     "updated_at": self.ctx.now,
                 }
             )
-        ids = (
-            self.session.execute(
-                sa.insert(Task).returning(col(Task.id), sort_by_parameter_order=True), rows
+        # no RETURNING: on SQLite, ids returned in parameter order cost one INSERT per row;
+        # (round, ref) is unique, so the new tasks' ids are read back by their refs
+        insert_rows(self.session, Task, rows)
+        by_ref = {
+            ref: task_id
+            for ref, task_id in self.session.exec(
+                select(Task.ref, Task.id).where(Task.round_id == round_.id)
             )
-            .scalars()
-            .all()
-        )
+        }
+        ids = [by_ref[row["ref"]] for row in rows]
         links, reports, events = [], [], []
         for task_id, (item, _, _), row in zip(ids, new, rows, strict=True):
             for duty, names in item.people.items():
@@ -899,10 +903,8 @@ class _Applier:
             self.summary.created.append(
                 Change(item.ref, round_.name, task_id, [], row=item.row, title=row["title"])
             )
-        if links:
-            self.session.execute(sa.insert(TaskPerson), links)
-        if reports:
-            self.session.execute(sa.insert(ProgressReport), reports)
+        insert_rows(self.session, TaskPerson, links)
+        insert_rows(self.session, ProgressReport, reports)
         audit.record_many(self.ctx, "import_create", events)
 
     def _decide(
