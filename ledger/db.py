@@ -79,6 +79,15 @@ def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         session.execute(sa.insert(table), group)
 
 
+def json_object(session: Session, pairs: list[tuple[str, Any]]) -> Any:
+    """A JSON object built in SQL, as text: SQLite's json_object, PostgreSQL's
+    json_build_object (an audit `after` for many rows in one INSERT … SELECT)."""
+    args = [part for key, value in pairs for part in (key, value)]
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.func.json_build_object(*args), sa.Text)
+    return sa.func.json_object(*args)
+
+
 COMPOUND_LIMIT = 400  # SQLite allows 500 terms in one compound SELECT
 
 

@@ -172,10 +172,17 @@ def _write_xlsx(
             0,
             last,
             f"《{title}整改台账》" if title else "《整改台账》",
-            styles.get(font_name="SimHei", bold=True, font_size=16, align="center", valign="vcenter"),
+            styles.get(
+                font_name="SimHei", bold=True, font_size=16, align="center", valign="vcenter"
+            ),
         )
         sheet.merge_range(
-            1, 0, 1, last, f"截至 {today.year}年{today.month}月{today.day}日", styles.get(align="right")
+            1,
+            0,
+            1,
+            last,
+            f"截至 {today.year}年{today.month}月{today.day}日",
+            styles.get(align="right"),
         )
         header = styles.pair(
             bold=True, align="center", valign="vcenter", text_wrap=True, bg_color="#D9E1F2", **BOX
@@ -227,9 +234,7 @@ def _write_xlsx(
         workbook.close()
 
 
-def _looks(
-    styles: XlsxStyles, lights: set[str]
-) -> dict[tuple[str, str, bool], tuple[Any, Any]]:
+def _looks(styles: XlsxStyles, lights: set[str]) -> dict[tuple[str, str, bool], tuple[Any, Any]]:
     """Each column's cell format by light and whether the value is a date: 10-point text in
     a thin grey box, narrow columns centred, 序号 and 状态 in the light's colour, 轮次 and ID
     small and grey."""

@@ -15,7 +15,6 @@ from sqlmodel import col, select
 
 from ledger import audit
 from ledger.context import WorkContext
-from ledger.db import insert_rows
 from ledger.dates import (
     FIRST_YEAR,
     IMMEDIATE_WORDS,
@@ -25,6 +24,7 @@ from ledger.dates import (
     normalize,
     parse_date,
 )
+from ledger.db import insert_rows, json_object
 from ledger.enums import OPEN_STATUSES, Duty, OfficialRole, TaskKind, TaskRole, TaskStatus
 from ledger.errors import ImportFailed, RowError
 from ledger.i18n import render
@@ -876,7 +876,7 @@ class _Applier:
             )
         }
         ids = [by_ref[row["ref"]] for row in rows]
-        links, reports, events = [], [], []
+        links, reports = [], []
         for task_id, (item, _, _), row in zip(ids, new, rows, strict=True):
             for duty, names in item.people.items():
                 for position, name in enumerate(names):
@@ -898,14 +898,30 @@ class _Applier:
                         "created_at": self.ctx.now,
                     }
                 )
-            after = {k: row[k] for k in (*COMPARED, "ref")}
-            events.append((task_id, {**after, "round": round_.name}))
             self.summary.created.append(
                 Change(item.ref, round_.name, task_id, [], row=item.row, title=row["title"])
             )
         insert_rows(self.session, TaskPerson, links)
         insert_rows(self.session, ProgressReport, reports)
-        audit.record_many(self.ctx, "import_create", events)
+        # each new task's event says what it was created with, read from the rows just written
+        tasks = Task.__table__  # type: ignore[attr-defined]
+        after = json_object(
+            self.session,
+            [
+                *((name, tasks.c[name]) for name in (*COMPARED, "ref")),
+                ("round", sa.literal(round_.name, sa.String)),
+            ],
+        )
+        for start in range(0, len(ids), 900):
+            audit.record_from_select(
+                self.session,
+                now=self.ctx.now,
+                actor=self.ctx.actor,
+                action="import_create",
+                rows=sa.select(tasks.c.id, after)
+                .where(tasks.c.id.in_(ids[start : start + 900]))
+                .order_by(tasks.c.id),
+            )
 
     def _decide(
         self,
