@@ -352,7 +352,9 @@ class _Parser:
                     continue
                 found = split_people_with_titles(cells.get(column))
                 people[duty] = list(found)
-                titles.update({name: title for name, title in found.items() if title})
+                for name, title in found.items():
+                    if title:
+                        titles[name] = title
                 for name in people[duty]:
                     if len(name) > MAX_NAME:
                         self.fail(
@@ -625,8 +627,7 @@ class _Applier:
             self.session.flush()
             self.aspects[(round_.id, item.aspect_title)] = aspect
         elif item.aspect_number is not None and aspect.number != item.aspect_number:
-            aspect.number = item.aspect_number
-            self.session.add(aspect)
+            aspect.number = item.aspect_number  # in the session already: the flush writes it
         assert aspect.id is not None
         problem = self.problems.get((aspect.id, item.problem_title))
         if problem is None:
@@ -825,10 +826,14 @@ class _Applier:
         """New tasks in a few multi-row inserts (a 100k-row ledger is one import, not 100k)."""
         if not new:
             return
-        for item, _, _ in new:  # every person first, so they have ids
-            for duty, names in item.people.items():
-                for name in names:
-                    self.official(name, duty)
+        # every person first, so they have ids (each name and duty once, in sheet order)
+        for name, duty in dict.fromkeys(
+            (name, duty)
+            for item, _, _ in new
+            for duty, names in item.people.items()
+            for name in names
+        ):
+            self.official(name, duty)
         self.session.flush()
         rows = []
         for item, problem, position in new:
