@@ -109,3 +109,15 @@ def literal_table(rows: list[dict[str, Any]], name: str) -> Any:
         for row in rows
     ]
     return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery(name)
+
+
+def scratch(session: Session, table: sa.Table, rows: Any, columns: list[str]) -> sa.Table:
+    """Fill `table`, a TEMPORARY table of this connection, with `rows` (a select of
+    `columns`): the working set several set-based statements join, worked out once and read
+    by key instead of re-evaluated in each. Created if missing, emptied first."""
+    session.execute(sa.schema.CreateTable(table, if_not_exists=True))
+    session.execute(table.delete())
+    session.execute(table.insert().from_select(columns, rows))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"ANALYZE {table.name}"))  # autovacuum skips temp tables
+    return table

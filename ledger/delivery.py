@@ -201,7 +201,7 @@ def prepare(
     elif row.kind in SUPERSEDED_KINDS and _newer_exists(session, row):
         stale = "superseded by a newer one"
     params = {} if stale else _params(session, row, settings, now)
-    if not stale and row.kind == "oversight" and not params["items"]:
+    if not stale and row.kind == "oversight" and params["count"] <= 0:
         stale = "every task in it closed or told again since"
     if stale:
         row.status, row.last_error = OutboxStatus.COVERED, stale

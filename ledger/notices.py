@@ -241,7 +241,8 @@ def render_notice(
             lines.append(render("notice.more", lang, count=params["more"]))
         values["lines"] = "\n".join(lines)
     if kind == "oversight":
-        return render_oversight(text_key, params.get("items", []), lang)
+        items = params.get("items", [])
+        return render_oversight(text_key, items, lang, count=params.get("count", len(items)))
     if kind == "weekly_digest":
         red = params.get("red_items", [])
         red_list = ""
@@ -295,17 +296,21 @@ def render_digest(items: list[dict[str, Any]], lang: str, *, linked: bool = Fals
 
 
 OVERSIGHT_SHOWN = 50  # tasks an oversight notice lists (with 催办/详情: one Telegram keyboard)
+OVERSIGHT_KEPT = 2 * OVERSIGHT_SHOWN  # tasks the sweep keeps in it: those moved on are replaced
 
 
-def render_oversight(text_key: str, items: list[dict[str, Any]], lang: str) -> Notice:
+def render_oversight(
+    text_key: str, items: list[dict[str, Any]], lang: str, *, count: int | None = None
+) -> Notice:
     """One person's oversight notice of one sweep: a line and 催办/详情 per task, the most
-    escalated first. The channel splits a long one into parts (Telegram: 100 buttons a
-    message, 4096 characters)."""
+    escalated first, and how many more (`count`: all the notice tells, the listed included).
+    The channel splits a long one into parts (Telegram: 100 buttons a message, 4096
+    characters)."""
     ordered = sorted(
         items,
         key=lambda p: (-int(p.get("level", 0)), int(p.get("days_left", 0)), int(p["task_id"])),
-    )
-    count, ordered = len(ordered), ordered[:OVERSIGHT_SHOWN]
+    )[:OVERSIGHT_SHOWN]
+    count = max(len(items) if count is None else int(count), len(ordered))
     lines = [
         render(
             "notice.oversight_line",
@@ -405,7 +410,10 @@ def enrich(
     if kind == "oversight":
         items = params.get("items", [])
         current = oversight_items(session, items, today=today, yellow_days=yellow_days)
-        return {**params, "items": current, "count": len(current)}
+        # the sweep lists the most urgent and counts all; those listed and since moved on
+        # leave the count (the rest are counted as of the sweep)
+        count = int(params.get("count", len(items))) - (len(items) - len(current))
+        return {**params, "items": current, "count": count}
     if task_id is None:
         return params
     from ledger.enums import Duty

@@ -236,6 +236,34 @@ def test_an_oversight_notice_of_60_tasks_fits_telegram_and_drops_what_moved_on(
     assert rendered().text.startswith("【督办汇总】58 项") and "另有 8 项" in rendered().text
 
 
+def test_an_oversight_notice_of_many_tasks_keeps_the_most_urgent_and_counts_all(
+    session, policy, load
+):
+    # a province's supervisor may oversee 100k tasks: the row keeps the most urgent (most
+    # overdue first) and counts the rest, instead of listing every task in one row
+    from ledger.notices import OVERSIGHT_KEPT, enrich, render_notice
+
+    rows = [task_row(n, date(2026, 11, 6 if n > 20 else 5), f"人{n % 7}") for n in range(1, 151)]
+    ids = load(*rows)
+    result = run(session, policy, date(2026, 11, 10))
+    (row,) = session.exec(
+        select(Outbox).where(
+            Outbox.sweep_id == result.sweep_id,
+            Outbox.kind == "oversight",
+            Outbox.recipient_id
+            == session.exec(select(Official.id).where(Official.name == "陈静")).one(),
+        )
+    ).all()
+    kept = [item["task_id"] for item in row.params["items"]]
+    assert row.params["count"] == 150 and len(kept) == OVERSIGHT_KEPT
+    assert kept[:20] == [ids[str(n)] for n in range(1, 21)]  # the 20 due on the 5th first
+    params = enrich(
+        session, None, row.params, today=date(2026, 11, 10), yellow_days=10, kind=row.kind
+    )
+    text = render_notice(row.kind, row.text_key, params, "zh").text
+    assert text.startswith("【督办汇总】150 项") and "另有 100 项" in text
+
+
 def test_catch_up_after_four_missed_days_sends_one_merged_notice(session, policy, load):
     load(task_row(1, date(2026, 11, 20)), task_row(2, date(2026, 11, 13), "孙丽"))
     run(session, policy, date(2026, 11, 2))  # Monday: stage 20 for task 1 (unbound: pending)

@@ -71,6 +71,40 @@ def test_notices_are_routed_to_the_preferred_reachable_contact(session, settings
     assert route(session, sun.id).channel == Channel.TELEGRAM  # the preferred one is unreachable
 
 
+def test_the_routes_table_routes_everyone_as_each_persons_own_route(session, settings, people):
+    """A sweep queueing many rows joins `routes` (everyone at once) instead of one lookup a
+    row: it must pick what `route` picks for each person, preference and reachability alike."""
+    from ledger.contacts import routes
+
+    ctx = cli_ctx(session, settings, NOW)
+    names = sorted(people)
+    a, b, c, d, e = (people[n] for n in names[:5])
+    set_contact(ctx, a, Channel.TELEGRAM, "4242")
+    set_contact(ctx, a, Channel.EMAIL, "a@example.gov.cn")  # telegram first, no preference
+    set_contact(ctx, b, Channel.TELEGRAM, "4343")
+    set_contact(ctx, b, Channel.DINGTALK, "b-ding", prefer=True)  # preferred over channel order
+    set_contact(ctx, c, Channel.WECOM, "c-wecom", prefer=True)
+    set_contact(ctx, c, Channel.EMAIL, "c@example.gov.cn")
+    route(session, c.id).reachable = False  # the preferred one is blocked: email
+    set_contact(ctx, d, Channel.MOBILE, "13912345678")  # a mobile only: nowhere
+    set_contact(ctx, e, Channel.EMAIL, "e@example.gov.cn")
+    session.flush()
+    table = routes(session)
+    found = dict(session.execute(select(table.c.official_id, table.c.channel)).all())
+    expected = {}
+    for person in (a, b, c, d, e):
+        chosen = route(session, person.id)
+        if chosen is not None:
+            expected[person.id] = Channel(chosen.channel).value
+    assert {k: v for k, v in found.items() if k in expected or k == d.id} == expected
+    assert expected == {
+        a.id: "telegram",
+        b.id: "dingtalk",
+        c.id: "email",
+        e.id: "email",
+    }
+
+
 def _queue_nudge(session, settings, official):
     from ledger.outbox import notify
 
