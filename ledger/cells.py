@@ -3,17 +3,14 @@
 Every xlsx and csv the ledger writes (export, archive list) goes through these, so a progress
 reply starting with ``=`` reaches a supervisor's sheet as the words typed, not as a formula
 (OWASP "CSV injection"). The import reverses the csv prefix, so an export still imports back
-with no changes.
+with no changes. Sheets are written with XlsxWriter (`XlsxStyles`, `write_value`), which
+streams a 100k-row export in seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
-
-from openpyxl.cell.cell import Cell
-from openpyxl.worksheet.worksheet import Worksheet
 
 # what spreadsheet programs read as the start of a formula (OWASP adds tab and carriage return)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -24,22 +21,41 @@ def is_formula_like(text: str) -> bool:
     return text.startswith(FORMULA_STARTS)
 
 
-def set_text(cell: Cell, value: Any) -> None:
-    """Put a value in an xlsx cell; text is stored as a string cell whatever it starts with."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if is_formula_like(value):
-            # Excel keeps it text even when someone edits the cell later
-            cell.quotePrefix = True
+class XlsxStyles:
+    """XlsxWriter formats, one per distinct look, each with a quote-prefixed twin for text
+    that would start a formula (Excel keeps such a cell text even when it is edited)."""
+
+    def __init__(self, workbook: Any) -> None:
+        self._workbook = workbook
+        self._made: dict[tuple[tuple[str, Any], ...], Any] = {}
+
+    def get(self, **properties: Any) -> Any:
+        key = tuple(sorted(properties.items()))
+        if key not in self._made:
+            self._made[key] = self._workbook.add_format(properties)
+        return self._made[key]
+
+    def pair(self, **properties: Any) -> tuple[Any, Any]:
+        """The format and its quote-prefixed twin, for `write_value`."""
+        return self.get(**properties), self.get(**properties, quote_prefix=True)
 
 
-def append_row(sheet: Worksheet, values: Iterable[Any]) -> int:
-    """Append a row of values as `set_text` would write them; returns the row's number."""
-    row = sheet.max_row + 1 if sheet.max_row > 1 or sheet.cell(1, 1).value is not None else 1
-    for column, value in enumerate(values, start=1):
-        set_text(sheet.cell(row=row, column=column), value)
-    return row
+def write_value(sheet: Any, row: int, column: int, value: Any, style: tuple[Any, Any]) -> None:
+    """Write one XlsxWriter cell: text always a string cell, never a formula (quote-prefixed
+    when it starts like one, so Excel keeps it text when edited), dates as dates (the style
+    gives their number format), empty cells blank but formatted."""
+    plain, quoted = style
+    if value is None or value == "":
+        sheet.write_blank(row, column, None, plain)
+    elif isinstance(value, datetime):
+        sheet.write_datetime(row, column, value, plain)
+    elif isinstance(value, date):
+        sheet.write_datetime(row, column, datetime.combine(value, time()), plain)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        sheet.write_number(row, column, value, plain)
+    else:
+        text = str(value)
+        sheet.write_string(row, column, text, quoted if is_formula_like(text) else plain)
 
 
 def csv_text(value: Any) -> str:

@@ -6,6 +6,7 @@ import calendar
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 _EXCEL_EPOCH = date(1899, 12, 30)
 _YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
@@ -52,6 +53,11 @@ def _parse_date(value: object) -> date:
         raise ValueError(f"not an Excel date serial: {value}")
     if not isinstance(value, str):
         raise ValueError(f"not a date: {value!r}")
+    return _parse_text(value)
+
+
+@lru_cache(maxsize=4096)  # a ledger's deadlines are a few dates written on many rows
+def _parse_text(value: str) -> date:
     text = normalize(value).replace(" ", "")
     if not text:
         raise ValueError("empty date")

@@ -68,6 +68,26 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Many new rows as plain INSERTs, one executemany per set of keys given: the ORM's bulk
+    insert spends more time collecting each row than the database spends writing it."""
+    table = model.__table__
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_keys.setdefault(tuple(row), []).append(row)
+    for group in by_keys.values():
+        session.execute(sa.insert(table), group)
+
+
+def json_object(session: Session, pairs: list[tuple[str, Any]]) -> Any:
+    """A JSON object built in SQL, as text: SQLite's json_object, PostgreSQL's
+    json_build_object (an audit `after` for many rows in one INSERT … SELECT)."""
+    args = [part for key, value in pairs for part in (key, value)]
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.func.json_build_object(*args), sa.Text)
+    return sa.func.json_object(*args)
+
+
 COMPOUND_LIMIT = 400  # SQLite allows 500 terms in one compound SELECT
 
 

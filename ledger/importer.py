@@ -24,6 +24,7 @@ from ledger.dates import (
     normalize,
     parse_date,
 )
+from ledger.db import insert_rows, json_object
 from ledger.enums import OPEN_STATUSES, Duty, OfficialRole, TaskKind, TaskRole, TaskStatus
 from ledger.errors import ImportFailed, RowError
 from ledger.i18n import render
@@ -351,7 +352,9 @@ class _Parser:
                     continue
                 found = split_people_with_titles(cells.get(column))
                 people[duty] = list(found)
-                titles.update({name: title for name, title in found.items() if title})
+                for name, title in found.items():
+                    if title:
+                        titles[name] = title
                 for name in people[duty]:
                     if len(name) > MAX_NAME:
                         self.fail(
@@ -624,8 +627,7 @@ class _Applier:
             self.session.flush()
             self.aspects[(round_.id, item.aspect_title)] = aspect
         elif item.aspect_number is not None and aspect.number != item.aspect_number:
-            aspect.number = item.aspect_number
-            self.session.add(aspect)
+            aspect.number = item.aspect_number  # in the session already: the flush writes it
         assert aspect.id is not None
         problem = self.problems.get((aspect.id, item.problem_title))
         if problem is None:
@@ -824,10 +826,14 @@ class _Applier:
         """New tasks in a few multi-row inserts (a 100k-row ledger is one import, not 100k)."""
         if not new:
             return
-        for item, _, _ in new:  # every person first, so they have ids
-            for duty, names in item.people.items():
-                for name in names:
-                    self.official(name, duty)
+        # every person first, so they have ids (each name and duty once, in sheet order)
+        for name, duty in dict.fromkeys(
+            (name, duty)
+            for item, _, _ in new
+            for duty, names in item.people.items()
+            for name in names
+        ):
+            self.official(name, duty)
         self.session.flush()
         rows = []
         for item, problem, position in new:
@@ -865,14 +871,17 @@ class _Applier:
                     "updated_at": self.ctx.now,
                 }
             )
-        ids = (
-            self.session.execute(
-                sa.insert(Task).returning(col(Task.id), sort_by_parameter_order=True), rows
+        # no RETURNING: on SQLite, ids returned in parameter order cost one INSERT per row;
+        # (round, ref) is unique, so the new tasks' ids are read back by their refs
+        insert_rows(self.session, Task, rows)
+        by_ref = {
+            ref: task_id
+            for ref, task_id in self.session.exec(
+                select(Task.ref, Task.id).where(Task.round_id == round_.id)
             )
-            .scalars()
-            .all()
-        )
-        links, reports, events = [], [], []
+        }
+        ids = [by_ref[row["ref"]] for row in rows]
+        links, reports = [], []
         for task_id, (item, _, _), row in zip(ids, new, rows, strict=True):
             for duty, names in item.people.items():
                 for position, name in enumerate(names):
@@ -894,16 +903,30 @@ class _Applier:
                         "created_at": self.ctx.now,
                     }
                 )
-            after = {k: row[k] for k in (*COMPARED, "ref")}
-            events.append((task_id, {**after, "round": round_.name}))
             self.summary.created.append(
                 Change(item.ref, round_.name, task_id, [], row=item.row, title=row["title"])
             )
-        if links:
-            self.session.execute(sa.insert(TaskPerson), links)
-        if reports:
-            self.session.execute(sa.insert(ProgressReport), reports)
-        audit.record_many(self.ctx, "import_create", events)
+        insert_rows(self.session, TaskPerson, links)
+        insert_rows(self.session, ProgressReport, reports)
+        # each new task's event says what it was created with, read from the rows just written
+        tasks = Task.__table__  # type: ignore[attr-defined]
+        after = json_object(
+            self.session,
+            [
+                *((name, tasks.c[name]) for name in (*COMPARED, "ref")),
+                ("round", sa.literal(round_.name, sa.String)),
+            ],
+        )
+        for start in range(0, len(ids), 900):
+            audit.record_from_select(
+                self.session,
+                now=self.ctx.now,
+                actor=self.ctx.actor,
+                action="import_create",
+                rows=sa.select(tasks.c.id, after)
+                .where(tasks.c.id.in_(ids[start : start + 900]))
+                .order_by(tasks.c.id),
+            )
 
     def _decide(
         self,

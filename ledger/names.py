@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 _LATIN_GAP = re.compile(r"(?<=[A-Za-z.])\s+(?=[A-Za-z])")
@@ -33,6 +34,7 @@ def clean_name(text: str) -> str:
     return _SPACES.sub("", text).replace("\0", " ")
 
 
+@lru_cache(maxsize=1 << 16)  # a ledger names the same few people on thousands of rows
 def split_name_title(text: str) -> tuple[str, str]:
     """'孙明（股长）' -> ('孙明', '股长'); a name without a trailing （职务） has no title."""
     name = clean_name(text)

@@ -105,25 +105,9 @@ def list_tasks(
     offset: int = 0,
 ) -> list[TaskView]:
     """Tasks matching `flt`, in ledger order or most overdue first, with everything a row shows."""
-    stmt = (
-        select(Task, Round.name, Aspect, Problem)
-        .join(Round, Round.id == Task.round_id)  # type: ignore[arg-type]
-        .join(Problem, Problem.id == Task.problem_id)  # type: ignore[arg-type]
-        .join(Aspect, Aspect.id == Problem.aspect_id)  # type: ignore[arg-type]
-        .where(*_conditions(session, flt, today))
+    stmt = _ordered(
+        select(Task, Round.name, Aspect, Problem), session, flt, today=today, order=order
     )
-    if order == "overdue":
-        stmt = stmt.order_by(col(Task.deadline), col(Task.id))
-    elif order == "deadline":
-        stmt = stmt.order_by(sa.nulls_last(col(Task.deadline)), col(Task.id))
-    else:
-        stmt = stmt.order_by(
-            col(Round.id),
-            col(Aspect.number),
-            col(Problem.position),
-            col(Task.position),
-            col(Task.id),
-        )
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     rows = list(session.exec(stmt))
@@ -156,6 +140,32 @@ def list_tasks(
             )
         )
     return views
+
+
+def task_ids(session: Session, flt: TaskFilter, *, today: date, order: str = "ledger") -> list[int]:
+    """The ids `list_tasks` would show, in its order: a large read (the export) then takes
+    their views a slice at a time (`TaskFilter(task_ids=…)`) instead of holding them all."""
+    return list(session.exec(_ordered(select(Task.id), session, flt, today=today, order=order)))
+
+
+def _ordered(stmt: Any, session: Session, flt: TaskFilter, *, today: date, order: str) -> Any:
+    stmt = (
+        stmt.join(Round, Round.id == Task.round_id)
+        .join(Problem, Problem.id == Task.problem_id)
+        .join(Aspect, Aspect.id == Problem.aspect_id)
+        .where(*_conditions(session, flt, today))
+    )
+    if order == "overdue":
+        return stmt.order_by(col(Task.deadline), col(Task.id))
+    if order == "deadline":
+        return stmt.order_by(sa.nulls_last(col(Task.deadline)), col(Task.id))
+    return stmt.order_by(
+        col(Round.id),
+        col(Aspect.number),
+        col(Problem.position),
+        col(Task.position),
+        col(Task.id),
+    )
 
 
 def _people(session: Session, ids: list[Any]) -> dict[int, dict[Duty, list[str]]]:

@@ -20,16 +20,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+import xlsxwriter  # type: ignore[import-untyped]
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
-from openpyxl import Workbook
 from sqlmodel import Session, col, func, select
 
 from config.settings import ReportSettings
-from ledger.cells import append_row
+from ledger.cells import XlsxStyles, write_value
 from ledger.clock import as_utc
 from ledger.enums import TaskKind, TaskRole, TaskStatus
 from ledger.errors import InvalidInput
@@ -593,15 +593,15 @@ def write_archive(data: ReportData, path: Path, *, zone: ZoneInfo) -> ArchiveSum
         raise InvalidInput(
             "error.input", detail="佐证材料校验失败，未生成归档：\n" + "\n".join(problems)
         )
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = "整改档案清单"
-    append_row(sheet, ARCHIVE_HEADERS)
-    for row in data.evidence:
-        append_row(sheet, _archive_row(row, zone))
     listing = io.BytesIO()
-    workbook.save(listing)
+    workbook = xlsxwriter.Workbook(listing, {"in_memory": True})
+    sheet = workbook.add_worksheet("整改档案清单")
+    plain = XlsxStyles(workbook).pair()
+    lines = [ARCHIVE_HEADERS, *(_archive_row(row, zone) for row in data.evidence)]
+    for number, line in enumerate(lines):
+        for column, value in enumerate(line):
+            write_value(sheet, number, column, value, plain)
+    workbook.close()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("整改档案清单.xlsx", listing.getvalue())
         for name, blob in contents.items():

@@ -123,6 +123,9 @@ class Sheet:
 
 def _footnote(cells: list[Any]) -> str | None:
     """A footnote/legend/signature row's text (every text in it a note or a label), else None."""
+    first = next((text for c in cells if c is not None and (text := str(c).strip())), None)
+    if first is None or not _FOOTNOTE.match(normalize(first)):
+        return None  # a task row: its first text (the 序号) is no note (one look, not every cell)
     texts = list(dict.fromkeys(str(c).strip() for c in cells if c is not None and str(c).strip()))
     if not texts or not all(_FOOTNOTE.match(normalize(t)) for t in texts):
         return None

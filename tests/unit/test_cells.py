@@ -5,26 +5,40 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+import xlsxwriter
+from openpyxl import load_workbook
 
-from ledger.cells import append_row, csv_text, csv_untext
+from ledger.cells import XlsxStyles, csv_text, csv_untext, write_value
 
 
 def test_formula_like_text_is_written_as_a_string_cell(tmp_path: Path) -> None:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    append_row(sheet, ["序号", "整改进展"])
-    append_row(sheet, ["1", '=HYPERLINK("http://evil.invalid","点击")'])
-    append_row(sheet, ["2", "-已完成"])
     path = tmp_path / "out.xlsx"
-    workbook.save(path)
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = workbook.add_worksheet()
+    styles = XlsxStyles(workbook)
+    plain, dated = styles.pair(), styles.pair(num_format="yyyy-mm-dd")
+    rows = [
+        ["序号", "整改进展", "日期"],
+        ["1", '=HYPERLINK("http://evil.invalid","点击")', date(2027, 1, 4)],
+        ["2", "-已完成", ""],
+    ]
+    for number, row in enumerate(rows):
+        for column, value in enumerate(row):
+            write_value(sheet, number, column, value, dated if column == 2 else plain)
+    workbook.close()
     cells = list(load_workbook(path).active.iter_rows(min_row=2, values_only=False))
-    assert [(c.value, c.data_type) for c in cells[0]] == [
+    assert [(c.value, c.data_type) for c in cells[0][:2]] == [
         ("1", "s"),
         ('=HYPERLINK("http://evil.invalid","点击")', "s"),
     ]
-    assert (cells[1][1].value, cells[1][1].data_type) == ("-已完成", "s")
+    assert cells[0][1].quotePrefix and not cells[0][0].quotePrefix
+    assert cells[0][2].value.date() == date(2027, 1, 4)
+    assert (cells[1][1].value, cells[1][1].data_type, cells[1][1].quotePrefix) == (
+        "-已完成",
+        "s",
+        True,
+    )
+    assert cells[1][2].value is None
 
 
 def test_csv_guard_round_trips() -> None:

@@ -218,6 +218,57 @@ def test_reimport_is_idempotent(session, settings, tmp_path):
     assert (count(session, Task), count(session, AuditEvent), count(session, Official)) == before
 
 
+def test_each_new_task_is_audited_with_what_it_was_created_with(session, settings, tmp_path):
+    rows = [
+        task_row(1, "2026年12月31日", title="制定方案"),
+        task_row(2, "长期坚持", "孙丽"),
+        task_row(3, "2026-10-20", status="已销号"),
+    ]
+    import_file(cli_ctx(session, settings, NOW), write_xlsx(tmp_path / "a.xlsx", rows), OPTS)
+    session.commit()
+    events = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "import_create").order_by(AuditEvent.id)
+    ).all()
+    tasks = {t.id: t for t in session.exec(select(Task))}
+    assert [tasks[e.task_id].ref for e in events] == ["1", "2", "3"]
+    assert {e.actor_name for e in events} == {"管理员(cli)"} and {e.at for e in events} == {NOW}
+    common = {"measures": "", "target": "", "role": "lead", "lead_unit": "办公室"}
+    common |= {"participating_units": "", "notes": "", "round": "第一轮"}
+    assert [e.after for e in events] == [
+        {
+            **common,
+            "title": "制定方案",
+            "measures": "措施1",
+            "kind": "deadline",
+            "deadline": "2026-12-31",
+            "status": "not_started",
+            "closed_on": None,
+            "ref": "1",
+        },
+        {
+            **common,
+            "title": "任务2",
+            "measures": "措施2",
+            "kind": "long_term",
+            "deadline": None,
+            "status": "not_started",
+            "closed_on": None,
+            "ref": "2",
+        },
+        {
+            **common,
+            "title": "任务3",
+            "measures": "措施3",
+            "kind": "deadline",
+            "deadline": "2026-10-20",
+            "status": "closed",
+            "closed_on": "2026-11-02",
+            "ref": "3",
+        },
+    ]
+    assert all(list(e.after)[-2:] == ["ref", "round"] for e in events)
+
+
 def test_edited_sheet_updates_by_ref_and_reports_changes(session, settings, tmp_path):
     rows = [task_row(1, "2026-12-31"), task_row(2, "2026-12-31", "孙丽")]
     import_file(cli_ctx(session, settings, NOW), write_xlsx(tmp_path / "a.xlsx", rows), OPTS)

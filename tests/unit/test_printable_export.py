@@ -4,6 +4,7 @@ import csv
 from datetime import date
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from sqlmodel import Session, select
 
 from cli.main import main
@@ -24,6 +25,15 @@ def header_index(sheet, row=3):
     return {c.value: c.column for c in sheet[row]}
 
 
+def column_widths(sheet):
+    """Widths by column letter as a spreadsheet reads them: one <col> may span several."""
+    return {
+        get_column_letter(index): dim.width
+        for dim in sheet.column_dimensions.values()
+        for index in range(dim.min, dim.max + 1)
+    }
+
+
 def test_the_xlsx_is_laid_out_for_printing(session, settings, tmp_path):
     ledger = build_ledger(session, settings, NOW, tmp_path, today=TODAY)
     tid = ledger.id("1")
@@ -41,16 +51,22 @@ def test_the_xlsx_is_laid_out_for_printing(session, settings, tmp_path):
     }
     columns = header_index(sheet)
     assert list(columns)[-2:] == ["轮次", "ID"]
-    assert sheet.column_dimensions["S"].width <= 6 and sheet.column_dimensions["R"].width <= 6
+    widths = column_widths(sheet)
+    assert widths["S"] <= 6 and widths["R"] <= 6
+    assert widths["E"] > widths["D"] > widths["M"]  # 整改措施 widest, dates narrow
     assert sheet.print_title_rows == "$3:$3"  # the header on every page
+    assert sheet.freeze_panes == "D4"
     setup = sheet.page_setup
-    assert (setup.orientation, str(setup.paperSize), setup.fitToWidth, setup.fitToHeight) == (
+    # fitToWidth left out means 1 page wide (ECMA-376's default), as Excel itself writes it
+    assert (setup.orientation, str(setup.paperSize), setup.fitToWidth or 1, setup.fitToHeight) == (
         "landscape",
         str(sheet.PAPERSIZE_A4),
         1,
         0,
     )
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.print_options.horizontalCentered
+    assert sheet.oddFooter.center.text == "第 &P 页，共 &N 页"
     # 方面 cells merged down: rows 4-5 are (一), rows 6-7 are (二)
     aspect = sheet.cell(row=3, column=columns["方面"]).column_letter
     merged = {str(r) for r in sheet.merged_cells.ranges}
@@ -137,3 +153,33 @@ def test_nothing_live_in_the_export_and_it_imports_back_unchanged(
         assert main(["import", str(path), "--dry-run"], clock=clock) == 0
         out = capsys.readouterr().out
         assert "新增 0 项，更新 0 项，未变 4 项" in out, out
+
+
+def test_merged_runs_and_row_heights_follow_the_text(session, settings, tmp_path):
+    long_aspect = "(一)" + "学习贯彻上级决策部署不深入不扎实" * 4  # many lines in a narrow column
+    rows = [
+        task_row(1, "2026-12-31", aspect=long_aspect, problem="1、问题一"),
+        task_row(2, "2026-12-31", aspect=long_aspect, problem="1、问题一"),
+        task_row(3, "2026-12-31", aspect=long_aspect, problem="2、问题二"),
+        task_row(4, "2026-12-31", aspect="(二)方面二", problem="1、问题一"),
+        task_row(5, "2026-12-31", aspect="(二)方面二", problem="1、问题一", title="整改" * 40),
+    ]
+    build_ledger(session, settings, NOW, tmp_path, today=TODAY, rows=rows)
+    out = tmp_path / "台账.xlsx"
+    export_ledger(session, out, today=TODAY, yellow_days=10)
+    sheet = load_workbook(out).active
+    merged = {str(r) for r in sheet.merged_cells.ranges}
+    # 方面 merged down its rows; 具体问题 merged within one aspect only, never a single cell
+    assert {"B4:B6", "C4:C5", "B7:B8", "C7:C8"} <= merged
+    assert not any(r.startswith("C6") for r in merged)
+    assert sheet["B4"].value == long_aspect and sheet["C7"].value == "1、问题一"
+    heights = [sheet.row_dimensions[r].height for r in range(4, 9)]
+    one_line = heights[3]
+    # the long aspect's lines are spread over the three rows it spans; the long title's row grows
+    assert min(heights[:3]) > one_line and heights[4] > 3 * one_line
+    for row in range(4, 9):
+        for column in (1, 4, 5, 13, 19):  # cells outside the merged columns
+            assert sheet.cell(row=row, column=column).border.left.style == "thin"
+    assert sheet.cell(row=4, column=19).font.sz == 7
+    summary = import_file(cli_ctx(session, settings, NOW), out, RoundOptions())
+    assert not summary.changed and summary.unchanged == 5 and not summary.conflicts
