@@ -46,31 +46,6 @@ def record(
     return event
 
 
-def record_many(ctx: WorkContext, action: str, changes: list[tuple[int, dict[str, Any]]]) -> None:
-    """One event per (task id, after) pair in a single multi-row insert (bulk imports)."""
-    if not changes:
-        return
-    import sqlalchemy as sa
-
-    ctx.session.execute(
-        sa.insert(AuditEvent),
-        [
-            {
-                "at": ctx.now,
-                "actor_id": ctx.actor.official_id,
-                "actor_name": ctx.actor.name,
-                "via": ctx.actor.via.value,
-                "action": action,
-                "task_id": task_id,
-                "official_id": None,
-                "before": None,
-                "after": {k: _plain(v) for k, v in after.items()},
-            }
-            for task_id, after in changes
-        ],
-    )
-
-
 def record_from_select(session: Any, *, now: datetime, actor: Actor, action: str, rows: Any) -> int:
     """One event per selected (task id, after as JSON text) row, as one INSERT … SELECT: the
     sweep's escalations, however many, without a Python loop. Returns how many it wrote."""
