@@ -391,10 +391,11 @@ class _Sweep:
     def oversight(self) -> None:
         """Raise each overdue task to the level its deadline reached (督办人 at 1 working day,
         leaders and heads after `escalate_leader_after_working_days`) and tell the people who
-        oversee: one notice per person listing every task raised, and for leaders every task
-        of theirs whose owner was reminded from `leader_from_days` on; then one audit event
-        per task and level, and the levels themselves. Four statements, whatever the size.
-        Only tasks below their level take part, so a level is raised (and told) once."""
+        oversee: one notice per person counting every task raised (and listing the most
+        urgent), and for leaders every task of theirs whose owner was reminded from
+        `leader_from_days` on; then one audit event per task and level, and the levels
+        themselves. Five statements, whatever the size. Only tasks below their level take
+        part, so a level is raised (and told) once."""
         threshold = self.rules.escalate_leader_after_working_days
         horizon = self.horizon
         cut = {
