@@ -175,15 +175,25 @@ def route(session: Session, official_id: int, routing: Routing = ALL) -> Contact
     return session.exec(_routing(official_id, routing).limit(1)).first()
 
 
-def assign(session: Session, routing: Routing, official_ids: Iterable[int] | None = None) -> int:
+def assign(
+    session: Session,
+    routing: Routing,
+    official_ids: Iterable[int] | None = None,
+    *,
+    after_id: int = 0,
+) -> int:
     """Each drain: put every pending, unclaimed notice to a person on that person's channel in
-    this deployment's `routing` (notices nobody can reach there stay where they are, waiting).
-    Returns how many rows moved."""
+    this deployment's `routing` (notices nobody can reach there stay where they are, waiting);
+    only rows after `after_id` if given (those queued since the last pass). Returns how many
+    rows moved."""
     target = routed_channel(col(Outbox.recipient_id), routing)
+    status: Any = col(Outbox.status)
+    if after_id:  # an expression: SQLite (no statistics) would walk the status index over
+        status = sa.func.coalesce(status, "")  # every pending row, not the new rows by id
     stmt = (
         sa.update(Outbox)
         .where(
-            col(Outbox.status) == OutboxStatus.PENDING,
+            status == OutboxStatus.PENDING.value,
             col(Outbox.recipient_id).is_not(None),
             col(Outbox.claimed_by) == "",
             target.is_not(None),
@@ -193,6 +203,8 @@ def assign(session: Session, routing: Routing, official_ids: Iterable[int] | Non
     )
     if official_ids is not None:
         stmt = stmt.where(col(Outbox.recipient_id).in_(list(official_ids)))
+    if after_id:
+        stmt = stmt.where(col(Outbox.id) > after_id)
     result = session.execute(stmt, execution_options={"preserve_rowcount": True})
     session.commit()
     return max(int(getattr(result, "rowcount", 0) or 0), 0)

@@ -42,6 +42,8 @@ from ledger.outbox import claim_due
 
 log = logging.getLogger(__name__)
 
+FULL_ASSIGN_SECONDS = 60.0  # how often a drain routes every pending notice, not only new ones
+
 
 @dataclass
 class DeliveryStats:
@@ -74,6 +76,8 @@ class Worker:
         self._stopping = asyncio.Event()
         self._last_part: dict[tuple[Channel, str], float] = {}
         self._last_beat = 0.0
+        self._last_full_assign = -FULL_ASSIGN_SECONDS  # the first drain routes everything
+        self._assigned_upto = 0
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -102,6 +106,18 @@ class Worker:
         finally:
             with self.session() as session:
                 delivery.retire(session, self.name)
+
+    def assign(self, session: Session) -> None:
+        """Route what waits to this deployment's channels: the rows queued since the last
+        pass, and every pending row once a `FULL_ASSIGN_SECONDS` (contacts changed elsewhere
+        are rerouted at once by the core's order; this brings them to the deployment's). A
+        full pass over 1M pending notices takes seconds; a drain must not pay it each time."""
+        newest = session.execute(sa.select(sa.func.max(col(Outbox.id)))).scalar() or 0
+        full = time.monotonic() - self._last_full_assign >= FULL_ASSIGN_SECONDS
+        contacts.assign(session, self.routing, after_id=0 if full else self._assigned_upto)
+        if full:
+            self._last_full_assign = time.monotonic()
+        self._assigned_upto = newest
 
     def start(self) -> None:
         """The first beat. On SQLite (one process per database file) every claim left by an
@@ -134,7 +150,7 @@ class Worker:
         lanes: dict[tuple[Channel, Any], list[int]] = defaultdict(list)
         claimed: list[int] = []
         with self.session() as session:
-            contacts.assign(session, self.routing)
+            self.assign(session)
             for channel in self.senders:
                 ids = claim_due(
                     session,

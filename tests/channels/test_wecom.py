@@ -7,12 +7,12 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, select, update
 
 from channels.wecom import WeComSender
 from ledger.contacts import contact_of
 from ledger.enums import Channel, OutboxStatus
-from ledger.models import AuditEvent
+from ledger.models import AuditEvent, Outbox
 from tests.channels.conftest import (
     action_target,
     crash,
@@ -31,6 +31,24 @@ pytestmark = pytest.mark.usefixtures("ledger")
 @pytest.fixture
 def sender(channel_settings):
     return WeComSender(channel_settings)
+
+
+async def test_a_notice_queued_between_drains_goes_to_the_deployments_channel(
+    engine, channel_settings, clock, vclock, wecom, sender, ledger
+):
+    """Queued by the core's order (Telegram first for someone with both), a notice is moved to
+    the channel this deployment runs at the next drain: the rows queued since the last pass,
+    without the full pass over every pending row that each drain used to make."""
+    give_contacts(engine, channel_settings, clock, Channel.WECOM, names=("赵磊",))
+    worker = make_worker(engine, channel_settings, clock, vclock, [sender])
+    await worker.drain()  # the first drain: a full pass, nothing waiting yet
+    queue_nudges(engine, clock, ledger, names=("赵磊",))
+    with Session(engine) as session:  # routed when queued, as the core routes: Telegram first
+        session.execute(update(Outbox).values(channel=Channel.TELEGRAM))
+        session.commit()
+    await drain_all(worker, engine)
+    assert [(r.channel, r.status) for r in outbox(engine)] == [(Channel.WECOM, OutboxStatus.SENT)]
+    assert [s.user for s in wecom.shown] == ["zhaolei"]
 
 
 async def test_a_notice_arrives_as_a_textcard_with_the_action_link(
