@@ -2,7 +2,8 @@
 
 A person is *bound* when they have a reachable contact; which channel a notice goes out on is
 decided when it is queued (`route`): the preferred reachable contact, else the first reachable
-one in `Channel` order. Each drain (`assign`) puts what waits on the deployment's order
+one in `Channel` order (`routes`: everyone at once, for a statement queueing many rows). The
+delivery worker's drains (`assign`) put what waits on the deployment's order
 (`delivery.channel_order`), kept to the channels whose sender runs; a refused contact is
 unreachable and the notices move to the next reachable one.
 """
