@@ -68,6 +68,7 @@ RAISED = sa.Table(
     sa.MetaData(),
     sa.Column("task_id", sa.Integer, primary_key=True),
     sa.Column("lead_unit", sa.String),
+    sa.Column("deadline", sa.Date),
     sa.Column("old", sa.Integer),
     sa.Column("new", sa.Integer),
     prefixes=["TEMPORARY"],
@@ -407,15 +408,15 @@ class _Sweep:
             return
         whens = [(TASKS.c.deadline <= cut[n], n) for n in (2, 1) if cut[n] is not None]
         level = sa.case(*whens, else_=0)
-        # worked out once into a scratch table (task, unit, old and new level) that the
+        # worked out once into a scratch table (task, unit, deadline, old and new level) that the
         # notices, the audit trail and the update read by key
         raised = scratch(
             self.session,
             RAISED,
-            sa.select(TASKS.c.id, TASKS.c.lead_unit, TASKS.c.escalation_level, level).where(
-                self.red_condition(), TASKS.c.escalation_level < level
-            ),
-            ["task_id", "lead_unit", "old", "new"],
+            sa.select(
+                TASKS.c.id, TASKS.c.lead_unit, TASKS.c.deadline, TASKS.c.escalation_level, level
+            ).where(self.red_condition(), TASKS.c.escalation_level < level),
+            ["task_id", "lead_unit", "deadline", "old", "new"],
         )
         self.queue_oversight(raised)
         for n in (1, 2):
@@ -466,7 +467,7 @@ class _Sweep:
             OUTBOX.c.sweep_id + 0 == self.run_id,  # + 0: probe by the task key, not the sweep
         )
         return (
-            sa.select(TASKS.c.id, PEOPLE.c.official_id, sa.literal(0))
+            sa.select(TASKS.c.id, PEOPLE.c.official_id, sa.literal(0), TASKS.c.deadline)
             .select_from(
                 TASKS.join(table, TASKS.c.deadline == table.c.deadline).join(
                     PEOPLE, leaders_of(TASKS.c.id)
@@ -481,8 +482,15 @@ class _Sweep:
         )
         told = [
             *([] if due_soon is None else [due_soon]),
-            sa.select(to_supervisors.c.task_id, to_supervisors.c.official_id, sa.literal(1)),
-            sa.select(raised.c.task_id, PEOPLE.c.official_id, sa.literal(2))
+            sa.select(
+                to_supervisors.c.task_id,
+                to_supervisors.c.official_id,
+                sa.literal(1),
+                raised.c.deadline,
+            ).select_from(
+                to_supervisors.join(raised, raised.c.task_id == to_supervisors.c.task_id)
+            ),
+            sa.select(raised.c.task_id, PEOPLE.c.official_id, sa.literal(2), raised.c.deadline)
             .select_from(raised.join(PEOPLE, leaders_of(raised.c.task_id)))
             .where(raised.c.old < 2, raised.c.new >= 2),
         ]
@@ -490,7 +498,7 @@ class _Sweep:
         if heads:  # the heads who see the task: its lead unit's, and those with no unit
             table = literal_table(heads, "heads")
             told.append(
-                sa.select(raised.c.task_id, table.c.official_id, sa.literal(2))
+                sa.select(raised.c.task_id, table.c.official_id, sa.literal(2), raised.c.deadline)
                 .select_from(
                     raised.join(
                         table, sa.or_(table.c.unit == "", table.c.unit == raised.c.lead_unit)
@@ -517,32 +525,28 @@ class _Sweep:
         `OVERSIGHT_KEPT` most urgent (highest level, then earliest deadline) as items; the
         message lists the first of those still open and counts the rest, so a supervisor of
         100k tasks gets one small row, not a list of every task."""
-        cols = list(told.c)
-        if merged:  # already one row per task and person
-            level, grouped = cols[2], []
-        else:  # a person told of one task twice (two roles): the higher level
-            level, grouped = sa.func.max(cols[2]), [cols[1], cols[0]]
+        task_id, recipient, level, deadline = told.c  # (task, person, level, its deadline)
+        if not merged:  # a person told of one task twice (two roles): the higher level
+            level, deadline = sa.func.max(level), sa.func.max(deadline)
         per_task = (
-            sa.select(cols[1].label("recipient"), cols[0].label("task_id"), level.label("level"))
-            .group_by(*grouped)
+            sa.select(
+                recipient.label("recipient"),
+                task_id.label("task_id"),
+                level.label("level"),
+                deadline.label("deadline"),
+            )
+            .group_by(*([] if merged else [recipient, task_id]))
             .subquery("per_task")
         )
-        ranked = (
-            sa.select(
-                per_task.c.recipient,
-                per_task.c.task_id,
-                per_task.c.level,
-                TASKS.c.deadline,
-                sa.func.row_number()
-                .over(
-                    partition_by=per_task.c.recipient,
-                    order_by=[per_task.c.level.desc(), TASKS.c.deadline, per_task.c.task_id],
-                )
-                .label("rank"),
+        ranked = sa.select(
+            *per_task.c,
+            sa.func.row_number()
+            .over(
+                partition_by=per_task.c.recipient,
+                order_by=[per_task.c.level.desc(), per_task.c.deadline, per_task.c.task_id],
             )
-            .select_from(per_task.join(TASKS, TASKS.c.id == per_task.c.task_id))
-            .subquery("ranked")
-        )
+            .label("rank"),
+        ).subquery("ranked")
         # each item: the task, the level told, and the deadline it was told for (render drops
         # an item whose task moved on since: closed, raised again, given a new deadline)
         fields = (
