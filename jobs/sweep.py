@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from jobs.oversight import escalation_told, insert_oversight, leaders_due_soon
 from jobs.policy import SweepPolicy, before_stage, effective_days_left
 from ledger.audit import record_from_select
 from ledger.clock import as_utc
@@ -41,12 +42,11 @@ from ledger.models import (
     Task,
     TaskPerson,
 )
-from ledger.notices import OVERSIGHT_KEPT, task_params
+from ledger.notices import task_params
 from ledger.outbox import (
     insert_from_select,
     insert_ignore,
     outbox_row,
-    supervisor_pairs,
     supervisors_by_task,
 )
 from ledger.workdays import provisional_notice
@@ -84,11 +84,6 @@ def stage_table(stages: list[dict[str, Any]]) -> Any:
         ],
         "stages",
     )
-
-
-def leaders_of(task_id: Any) -> Any:
-    """Join condition: the 责任领导 rows of the task `task_id` names."""
-    return sa.and_(PEOPLE.c.task_id == task_id, PEOPLE.c.duty == Duty.LEADER.value)
 
 
 @dataclass
@@ -440,149 +435,16 @@ class _Sweep:
         """One notice per person: the tasks raised to a level they are told of (`raised`, or
         None), and a leader's tasks whose owner this sweep reminded from `leader_from_days`
         on (level 0). Two levels of one task: the higher."""
-        due_soon = self.leaders_due_soon()
+        due_soon = leaders_due_soon(self.before_stages, self.rules.leader_from_days, self.run_id)
         if raised is None:
             if due_soon is not None:  # one row per task and leader: nothing to merge
                 self.insert_oversight(due_soon.subquery("told"), merged=True)
             return
-        self.insert_oversight(self.escalation_told(raised, due_soon))
-
-    def leaders_due_soon(self) -> Any:
-        """(task, leader, 0) for each task whose owner this sweep reminded `leader_from_days`
-        or fewer days before the deadline: the tasks of those deadlines, each checked for
-        this sweep's reminder by the outbox key (a re-run that queued no reminder tells no
-        leader). None if no such deadline is in the horizon."""
-        near = [
-            {"deadline": s["deadline"], "stage": s["stage"]}
-            for s in self.before_stages
-            if s["params"]["stage"] <= self.rules.leader_from_days
-        ][:COMPOUND_LIMIT]
-        if not near:
-            return None
-        table = literal_table(near, "near")
-        reminded = sa.exists().where(
-            OUTBOX.c.task_id == TASKS.c.id,
-            OUTBOX.c.kind == "reminder",
-            OUTBOX.c.stage == table.c.stage,
-            OUTBOX.c.sweep_id + 0 == self.run_id,  # + 0: probe by the task key, not the sweep
-        )
-        return (
-            sa.select(TASKS.c.id, PEOPLE.c.official_id, sa.literal(0), TASKS.c.deadline)
-            .select_from(
-                TASKS.join(table, TASKS.c.deadline == table.c.deadline).join(
-                    PEOPLE, leaders_of(TASKS.c.id)
-                )
-            )
-            .where(TASKS.c.status.in_(OPEN), TASKS.c.kind != TaskKind.LONG_TERM.value, reminded)
-        )
-
-    def escalation_told(self, raised: Any, due_soon: Any) -> Any:
-        to_supervisors = supervisor_pairs(
-            self.session, sa.select(raised.c.task_id).where(raised.c.old < 1)
-        )
-        told = [
-            *([] if due_soon is None else [due_soon]),
-            sa.select(
-                to_supervisors.c.task_id,
-                to_supervisors.c.official_id,
-                sa.literal(1),
-                raised.c.deadline,
-            ).select_from(
-                to_supervisors.join(raised, raised.c.task_id == to_supervisors.c.task_id)
-            ),
-            sa.select(raised.c.task_id, PEOPLE.c.official_id, sa.literal(2), raised.c.deadline)
-            .select_from(raised.join(PEOPLE, leaders_of(raised.c.task_id)))
-            .where(raised.c.old < 2, raised.c.new >= 2),
-        ]
-        heads = self.heads()
-        if heads:  # the heads who see the task: its lead unit's, and those with no unit
-            table = literal_table(heads, "heads")
-            told.append(
-                sa.select(raised.c.task_id, table.c.official_id, sa.literal(2), raised.c.deadline)
-                .select_from(
-                    raised.join(
-                        table, sa.or_(table.c.unit == "", table.c.unit == raised.c.lead_unit)
-                    )
-                )
-                .where(raised.c.old < 2, raised.c.new >= 2)
-            )
-        return sa.union_all(*told).subquery("told")
-
-    def heads(self) -> list[dict[str, Any]]:
-        """Everyone with the head role and their unit (a few people)."""
-        found = [
-            {"official_id": oid, "unit": unit or ""}
-            for oid, unit in self.session.exec(
-                select(Official.id, Official.unit).where(Official.role == OfficialRole.HEAD)
-            )
-        ]
-        if len(found) > COMPOUND_LIMIT:
-            raise ValueError(f"more than {COMPOUND_LIMIT} heads: not supported by the sweep")
-        return found
+        self.insert_oversight(escalation_told(self.session, raised, due_soon))
 
     def insert_oversight(self, told: Any, *, merged: bool = False) -> None:
-        """One row per person: how many tasks they are told of, the highest level, and the
-        `OVERSIGHT_KEPT` most urgent (highest level, then earliest deadline) as items; the
-        message lists the first of those still open and counts the rest, so a supervisor of
-        100k tasks gets one small row, not a list of every task."""
-        task_id, recipient, level, deadline = told.c  # (task, person, level, its deadline)
-        if not merged:  # a person told of one task twice (two roles): the higher level
-            level, deadline = sa.func.max(level), sa.func.max(deadline)
-        per_task = (
-            sa.select(
-                recipient.label("recipient"),
-                task_id.label("task_id"),
-                level.label("level"),
-                deadline.label("deadline"),
-            )
-            .group_by(*([] if merged else [recipient, task_id]))
-            .subquery("per_task")
-        )
-        ranked = sa.select(
-            *per_task.c,
-            sa.func.row_number()
-            .over(
-                partition_by=per_task.c.recipient,
-                order_by=[per_task.c.level.desc(), per_task.c.deadline, per_task.c.task_id],
-            )
-            .label("rank"),
-        ).subquery("ranked")
-        # each item: the task, the level told, and the deadline it was told for (render drops
-        # an item whose task moved on since: closed, raised again, given a new deadline)
-        fields = (
-            "task_id",
-            ranked.c.task_id,
-            "level",
-            ranked.c.level,
-            "deadline",
-            sa.cast(ranked.c.deadline, sa.String),
-        )
-        shown = ranked.c.rank <= OVERSIGHT_KEPT
-        total = sa.func.max(ranked.c.rank)  # the rank of a person's last task: their count
-        params: Any
-        if self.session.get_bind().dialect.name == "postgresql":
-            items = sa.func.json_agg(sa.func.json_build_object(*fields)).filter(shown)
-            params = sa.cast(sa.func.json_build_object("items", items, "count", total), sa.Text)
-        else:
-            items = sa.func.json_group_array(sa.func.json_object(*fields)).filter(shown)
-            params = sa.func.json_object("items", items, "count", total)
-        top = sa.func.max(ranked.c.level)
-        sweep_key = f"oversight:{self.run_id}:"
-        self.by_kind["oversight"] += insert_from_select(
-            self.session,
-            sa.select(
-                sa.literal(sweep_key) + sa.cast(ranked.c.recipient, sa.String),
-                ranked.c.recipient,
-                sa.literal("oversight"),
-                sa.literal("oversight"),
-                sa.null(),
-                sa.literal(f"oversight:{self.today.isoformat()}"),
-                3000 + top,
-                sa.case((top > 0, "notice.oversight"), else_="notice.oversight_due"),
-                params,
-            ).group_by(ranked.c.recipient),
-            now=self.now,
-            sweep_id=self.run_id,
+        self.by_kind["oversight"] += insert_oversight(
+            self.session, told, sweep_id=self.run_id, today=self.today, now=self.now, merged=merged
         )
 
     def months(self) -> list[str]:
